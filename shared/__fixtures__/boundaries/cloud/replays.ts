@@ -1,0 +1,2 @@
+// Violation: cloud/ must not import simulators/.
+export { device } from '../simulators/device.ts'

@@ -1,0 +1,3 @@
+// Violation: edge/ must not import cloud/.
+import { store } from '../cloud/store.ts'
+export const s = store

@@ -1,0 +1,3 @@
+// Violation: shared/ must not import a project folder (even for a type).
+import type { Poller } from '../edge/poller.ts'
+export type P = Poller

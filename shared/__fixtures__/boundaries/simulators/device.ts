@@ -1,0 +1,2 @@
+// Allowed.
+export const device = 1
