@@ -7,6 +7,34 @@
  * show the same problem twice.
  */
 import type { Validator } from 'typebox/compile'
+import { Settings } from 'typebox/system'
+
+/** At most this many violations are listed; a last entry at path `` says how many more were cut. */
+export const MAX_VIOLATIONS = 100
+
+/**
+ * TypeBox stops collecting errors at `maxErrors` (default 8, a denial-of-service guard).
+ * Callers here promise every violation of a message or file, so the limit is raised
+ * for the duration of one collection only, and the result is capped by `capViolations`.
+ */
+const RAW_ERROR_LIMIT = 1000
+
+/** The raw schema errors of `value`, collected past TypeBox's default cap of 8. */
+export function schemaErrors(validator: Validator, value: unknown): SchemaError[] {
+  const saved = Settings.Get().maxErrors
+  Settings.Set({ maxErrors: RAW_ERROR_LIMIT })
+  try {
+    return validator.Errors(value) as unknown as SchemaError[]
+  } finally {
+    Settings.Set({ maxErrors: saved })
+  }
+}
+
+/** Keeps the first MAX_VIOLATIONS and says how many more there were. */
+export function capViolations(found: Violation[]): Violation[] {
+  if (found.length <= MAX_VIOLATIONS) return found
+  return [...found.slice(0, MAX_VIOLATIONS), { path: '', reason: `${found.length - MAX_VIOLATIONS} more violations not listed` }]
+}
 
 /** One problem with a value: where (a JSON pointer such as `/points/3/type`) and why. */
 export interface Violation {
@@ -49,8 +77,8 @@ export function toViolations(errors: readonly SchemaError[]): Violation[] {
     } else if (e.keyword === 'enum') {
       const allowed = (e.params.allowedValues as unknown[] | undefined) ?? []
       push(e.instancePath, `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`)
-    } else if (e.keyword === 'anyOf') {
-      push(e.instancePath, e.message)
+    } else if (e.keyword === 'const') {
+      push(e.instancePath, `must be ${JSON.stringify(e.params.allowedValue)}`)
     } else {
       push(e.instancePath, e.message)
     }
@@ -103,6 +131,18 @@ function resolveUnions(errors: readonly SchemaError[]): SchemaError[] {
       out.push(...all.flat())
     }
   }
+  // A union of plain types (number | boolean) fails once per branch with "must be T".
+  for (const [union, branches] of groups) {
+    if (resolvedUnions.has(union)) continue
+    const all = [...branches.values()].flat()
+    const at = all[0]?.instancePath
+    if (all.length > 1 && all.every((e) => e.keyword === 'type' && e.instancePath === at)) {
+      const types = [...new Set(all.map((e) => String(e.params.type)))]
+      for (const e of all) out.splice(out.indexOf(e), 1)
+      out.push({ keyword: 'type-union', schemaPath: union, instancePath: at ?? '', params: {}, message: `must be ${types.join(' or ')}` })
+      resolvedUnions.add(union)
+    }
+  }
   // Drop the generic "must match a schema in anyOf" of unions explained above.
   for (const e of plain) {
     if (e.keyword === 'anyOf' && resolvedUnions.has(e.schemaPath)) continue
@@ -133,5 +173,5 @@ export function pointerSegments(pointer: string): string[] {
 /** Validates `value` with a compiled TypeBox validator and returns violations (empty when valid). */
 export function check(validator: Validator, value: unknown): Violation[] {
   if (validator.Check(value)) return []
-  return toViolations([...validator.Errors(value)] as unknown as SchemaError[])
+  return capViolations(toViolations(schemaErrors(validator, value)))
 }
