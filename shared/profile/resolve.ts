@@ -58,9 +58,11 @@ export function toProtocolAddress(address: number, table: Table, base: 0 | 1): A
     if (digit !== prefix) return { ok: false, reason: wrongPrefix(address, digit, table) }
     n = address - digit * 100000
   } else if (address >= 10001 && address <= 99999) {
+    // 5-digit Modicon form. Coils (prefix 0) are then 1..9999: a larger coil number
+    // would read as another table's reference, so it is refused rather than guessed.
     const digit = Math.floor(address / 10000)
-    if (prefix !== 0 && digit !== prefix) return { ok: false, reason: wrongPrefix(address, digit, table) }
-    if (prefix !== 0) n = address - digit * 10000
+    if (digit !== prefix) return { ok: false, reason: wrongPrefix(address, digit, table) }
+    n = address - digit * 10000
   }
   if (n < 1 || n > 0x10000) return { ok: false, reason: `address ${address} is outside 1..65536 once its table prefix is removed` }
   return { ok: true, address: n - 1 }
@@ -123,8 +125,8 @@ export function pointWidth(p: Pick<Point, 'type' | 'registers'>): number {
 
 /**
  * Fills defaults and resolves addresses. Expects a profile that passed validation
- * (`validateProfile`); an address it cannot convert throws, because that is a bug
- * in the caller, not bad input.
+ * (`parseProfile`); an address it cannot convert throws, because that is a bug in
+ * the caller, not bad input. The result is deeply frozen.
  */
 export function resolveProfile(profile: Profile): ResolvedProfile {
   const base = profile.addressBase ?? 0
@@ -145,14 +147,14 @@ export function resolveProfile(profile: Profile): ResolvedProfile {
       scale: p.scale ?? 1,
       offset: p.offset ?? 0,
       access: p.access ?? 'read',
-      sentinels: p.sentinels ?? [],
+      sentinels: Object.freeze([...(p.sentinels ?? [])]),
       poll: p.poll ?? profile.defaults?.poll ?? 'fast',
       ...(p.description !== undefined && { description: p.description }),
       ...(p.unit !== undefined && { unit: p.unit }),
       ...(p.bit !== undefined && { bit: p.bit }),
-      ...(p.range !== undefined && { range: p.range }),
+      ...(p.range !== undefined && { range: Object.freeze({ ...p.range }) }),
       ...(p.deadband !== undefined && { deadband: p.deadband }),
-      ...(p.alarm !== undefined && { alarm: p.alarm }),
+      ...(p.alarm !== undefined && { alarm: deepFreeze(structuredClone(p.alarm)) }),
     }
     return Object.freeze(resolved)
   })
@@ -170,8 +172,16 @@ export function resolveProfile(profile: Profile): ResolvedProfile {
       oneRequestPerField: q.oneRequestPerField ?? false,
       pauseBetweenRequestsMs: q.pauseBetweenRequestsMs ?? 0,
       turnaroundMs: q.turnaroundMs ?? 0,
-      forbiddenRanges: (q.forbiddenRanges ?? []).map((r) => ({ table: r.table, start: addr(r.start, r.table), end: addr(r.end, r.table) })),
+      forbiddenRanges: Object.freeze((q.forbiddenRanges ?? []).map((r) => Object.freeze({ table: r.table, start: addr(r.start, r.table), end: addr(r.end, r.table) }))),
     }),
     points: Object.freeze(points),
   })
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v)
+    Object.freeze(value)
+  }
+  return value
 }
