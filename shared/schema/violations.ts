@@ -93,7 +93,18 @@ export function toViolations(errors: readonly SchemaError[]): Violation[] {
  * a constant at the same place, report "must be one of …" there instead.
  */
 function resolveUnions(errors: readonly SchemaError[]): SchemaError[] {
-  // Group by the innermost anyOf each error belongs to.
+  // Group by the innermost anyOf each error belongs to, and by which value failed it:
+  // two list items failing the same union are two problems, not one.
+  const owners = errors.filter((e) => e.keyword === 'anyOf')
+  const ownerOf = (union: string, instancePath: string): string => {
+    let best: string | undefined
+    for (const o of owners) {
+      if (o.schemaPath !== union) continue
+      const p = o.instancePath
+      if ((instancePath === p || instancePath.startsWith(`${p}/`)) && (best === undefined || p.length > best.length)) best = p
+    }
+    return best ?? ''
+  }
   const groups = new Map<string, Map<number, SchemaError[]>>()
   const plain: SchemaError[] = []
   for (const e of errors) {
@@ -102,8 +113,9 @@ function resolveUnions(errors: readonly SchemaError[]): SchemaError[] {
       plain.push(e)
       continue
     }
-    let g = groups.get(m.union)
-    if (!g) groups.set(m.union, (g = new Map()))
+    const key = `${m.union}\u0000${ownerOf(m.union, e.instancePath)}`
+    let g = groups.get(key)
+    if (!g) groups.set(key, (g = new Map()))
     let b = g.get(m.branch)
     if (!b) g.set(m.branch, (b = []))
     b.push(e)
@@ -113,6 +125,15 @@ function resolveUnions(errors: readonly SchemaError[]): SchemaError[] {
   const resolvedUnions = new Set<string>()
   for (const [union, branches] of groups) {
     const all = [...branches.values()]
+    // A union of plain types (number | boolean) fails once per branch with "must be T".
+    const flat = all.flat()
+    const typeAt = flat[0]?.instancePath
+    if (all.length > 1 && flat.every((e) => e.keyword === 'type' && e.instancePath === typeAt)) {
+      const types = [...new Set(flat.map((e) => String(e.params.type)))]
+      out.push({ keyword: 'type-union', schemaPath: union.split('\u0000')[0] ?? union, instancePath: typeAt ?? '', params: {}, message: `must be ${types.join(' or ')}` })
+      resolvedUnions.add(union)
+      continue
+    }
     const failsOnConst = (b: SchemaError[]): boolean => b.some((e) => e.keyword === 'const')
     const survivors = all.filter((b) => !failsOnConst(b))
     if (survivors.length > 0) {
@@ -125,27 +146,15 @@ function resolveUnions(errors: readonly SchemaError[]): SchemaError[] {
     const at = consts[0]?.instancePath
     if (at !== undefined && consts.every((e) => e.instancePath === at)) {
       const allowed = consts.map((e) => JSON.stringify(e.params.allowedValue))
-      out.push({ keyword: 'enum-union', schemaPath: union, instancePath: at, params: {}, message: `must be one of ${[...new Set(allowed)].join(', ')}` })
+      out.push({ keyword: 'enum-union', schemaPath: union.split('\u0000')[0] ?? union, instancePath: at, params: {}, message: `must be one of ${[...new Set(allowed)].join(', ')}` })
       resolvedUnions.add(union)
     } else {
       out.push(...all.flat())
     }
   }
-  // A union of plain types (number | boolean) fails once per branch with "must be T".
-  for (const [union, branches] of groups) {
-    if (resolvedUnions.has(union)) continue
-    const all = [...branches.values()].flat()
-    const at = all[0]?.instancePath
-    if (all.length > 1 && all.every((e) => e.keyword === 'type' && e.instancePath === at)) {
-      const types = [...new Set(all.map((e) => String(e.params.type)))]
-      for (const e of all) out.splice(out.indexOf(e), 1)
-      out.push({ keyword: 'type-union', schemaPath: union, instancePath: at ?? '', params: {}, message: `must be ${types.join(' or ')}` })
-      resolvedUnions.add(union)
-    }
-  }
   // Drop the generic "must match a schema in anyOf" of unions explained above.
   for (const e of plain) {
-    if (e.keyword === 'anyOf' && resolvedUnions.has(e.schemaPath)) continue
+    if (e.keyword === 'anyOf' && resolvedUnions.has(`${e.schemaPath}\u0000${e.instancePath}`)) continue
     out.push(e)
   }
   return out.sort((a, b) => (a.instancePath < b.instancePath ? -1 : a.instancePath > b.instancePath ? 1 : 0))
