@@ -55,7 +55,7 @@ export type Fault =
 export type FaultKind = Fault['kind']
 
 /** Every fault name, e.g. for a CLI or scenario file to validate against. */
-export const FAULT_KINDS: readonly FaultKind[] = [
+export const FAULT_KINDS = [
   'none',
   'no-response',
   'exception',
@@ -66,7 +66,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'sentinel',
   'dropout',
   'wrong-order',
-]
+] as const satisfies readonly FaultKind[]
 
 /** The absence of a fault. */
 export const NO_FAULT: Fault = Object.freeze({ kind: 'none' })

@@ -10,6 +10,7 @@
  * This TypeBox schema is the single source of truth for the file format;
  * `parse.ts` adds the checks a schema cannot express, with file:line:column.
  */
+import { FAULT_KINDS } from '../device/faults.ts'
 import Type, { type Static, type TSchema } from 'typebox'
 import { ID_PATTERN } from '../../shared/mqtt/topics.ts'
 import { SENSOR_KINDS, WORD_ORDERS, type SensorKind } from '../../shared/profile/schema.ts'
@@ -73,18 +74,7 @@ export const RainfallSchema = Type.Object(
  * Sensor faults a simulated device can be told to show (implemented in
  * `simulators/device/`). `none` clears every fault of the target.
  */
-export const FAULT_MODES = [
-  'none',
-  'no-response',
-  'exception',
-  'bad-crc',
-  'truncated',
-  'stuck',
-  'noise',
-  'sentinel',
-  'dropout',
-  'wrong-order',
-] as const
+export const FAULT_MODES = FAULT_KINDS
 export type FaultMode = (typeof FAULT_MODES)[number]
 
 /** Modbus exception codes (Modbus Application Protocol v1.1b3 §7). */
