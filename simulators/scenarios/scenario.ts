@@ -11,6 +11,7 @@
  * `parse.ts` adds the checks a schema cannot express, with file:line:column.
  */
 import { FAULT_KINDS } from '../device/faults.ts'
+import { EXCEPTION_CODES } from '../modbus/pdu.ts'
 import Type, { type Static, type TSchema } from 'typebox'
 import { ID_PATTERN } from '../../shared/mqtt/topics.ts'
 import { SENSOR_KINDS, WORD_ORDERS, type SensorKind } from '../../shared/profile/schema.ts'
@@ -77,9 +78,6 @@ export const RainfallSchema = Type.Object(
 export const FAULT_MODES = FAULT_KINDS
 export type FaultMode = (typeof FAULT_MODES)[number]
 
-/** Modbus exception codes (Modbus Application Protocol v1.1b3 §7). */
-export const EXCEPTION_CODES = [1, 2, 3, 4, 5, 6, 8, 10, 11] as const
-
 const common = {
   at: TimeSchema,
   device: Type.Optional(Id),
@@ -135,7 +133,7 @@ export const ImpactParamsSchema = Type.Object(
 export const FaultParamsSchema = Type.Object(
   {
     mode: Type.Enum(FAULT_MODES),
-    code: Type.Optional(Type.Integer({ minimum: 1, maximum: 255, description: 'Modbus exception code (mode exception)' })),
+    code: Type.Optional(Type.Enum([...EXCEPTION_CODES] as [number, ...number[]], { description: 'Modbus exception code the simulated device answers (mode exception)' })),
     point: Type.Optional(Type.String({ minLength: 1, description: 'limit the fault to one profile point' })),
     probability: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of requests lost (mode dropout)' })),
     amplitude: Type.Optional(Type.Number({ minimum: 0, description: 'noise standard deviation in engineering units (mode noise)' })),

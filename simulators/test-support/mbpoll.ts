@@ -21,7 +21,7 @@ export async function mbpoll(args: readonly string[], timeoutMs = 8000): Promise
   return { ...r, values, error }
 }
 
-/** Common arguments for Modbus TCP on loopback. */
+/** Common arguments for Modbus TCP; the caller appends the host (e.g. '127.0.0.1'), which mbpoll takes last. */
 export function tcpArgs(port: number, unit: number, type: string, reference: number, count = 1): string[] {
   return ['-m', 'tcp', '-p', String(port), '-a', String(unit), '-t', type, '-r', String(reference), '-c', String(count), '-0', '-1']
 }

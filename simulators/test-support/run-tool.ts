@@ -34,6 +34,8 @@ export function runTool(cmd: string, args: readonly string[], opts: { timeoutMs?
       clearTimeout(timer)
       resolve({ code, stdout, stderr, timedOut })
     })
+    // A tool that exits before reading its stdin makes the write fail with EPIPE: that is its exit, not an error of ours.
+    child.stdin.on('error', () => {})
     child.stdin.end(opts.input ?? '')
   })
 }

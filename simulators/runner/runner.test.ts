@@ -1,0 +1,105 @@
+/**
+ * The runner on real sockets and ptys, read by third-party peers (pymodbus,
+ * mbpoll). The wall clock is the test's own, so "ten minutes at speed 600" takes no
+ * time and the values read are exactly those of the simulated time.
+ */
+import { existsSync } from 'node:fs'
+import { createServer, type Server } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { BINARIES, requireBinary } from '../../shared/test-support/binaries.ts'
+import { loadDistrictFile } from '../districts/load.ts'
+import { loadScenarioFile } from '../scenarios/load.ts'
+import { targetDevices } from '../scenarios/timeline.ts'
+import { mbpoll } from '../test-support/mbpoll.ts'
+import { pymodbus } from '../test-support/pymodbus.ts'
+import { float32 } from '../test-support/words.ts'
+import { loadProfileLibrary, scenarioFileFor } from './load.ts'
+import { planDistrict, relocateTcp, type SimPlan } from './plan.ts'
+import { Runner, type Endpoint } from './runner.ts'
+
+const lib = loadProfileLibrary()
+const district = loadDistrictFile(undefined, { profiles: lib.profiles }).district!
+const storm = loadScenarioFile(scenarioFileFor('storm')!, { devices: targetDevices(district) }).scenario!
+const samplePlan = (): SimPlan => relocateTcp(planDistrict(district, lib.profiles), { host: '127.0.0.1', portOffset: 0, freePorts: true })
+
+let runner: Runner | undefined
+let blocker: Server | undefined
+afterEach(async () => {
+  await runner?.stop()
+  runner = undefined
+  await new Promise<void>((resolve) => (blocker ? blocker.close(() => resolve()) : resolve()))
+  blocker = undefined
+})
+
+const endpointOf = (eps: Endpoint[], device: string): Endpoint => {
+  const ep = eps.find((e) => e.device === device)
+  if (!ep) throw new Error(`no endpoint for ${device}`)
+  return ep
+}
+
+describe('Runner', () => {
+  it('storm at speed 600: the underpass level read over Modbus TCP rises as simulated time passes', async (ctx) => {
+    requireBinary(ctx, BINARIES.pymodbus)
+    requireBinary(ctx, BINARIES.socat)
+    let wallMs = 0
+    runner = new Runner({ plan: samplePlan(), scenario: storm, speed: 600, clock: () => wallMs, tickMs: 0 })
+    const eps = await runner.start()
+    const gauge = endpointOf(eps, 'wl-gqm-01')
+    if (gauge.transport !== 'tcp') throw new Error('wl-gqm-01 is on a TCP bus')
+    // hydrolux-rl80@2.3: level_m is float32 CDAB at holding 40001 (protocol address 0).
+    const level = async (): Promise<number> => {
+      const r = await pymodbus({ transport: { tcp: { port: gauge.port } }, method: 'read_holding_registers', address: 0, arg: 2, slave: gauge.unit })
+      if (!r.ok || !('registers' in r) || !r.registers) throw new Error(`pymodbus: ${JSON.stringify(r)}`)
+      return float32(r.registers, 'CDAB')
+    }
+    expect(await level()).toBe(0)
+    const seen: number[] = []
+    for (const wallS of [6, 7.5, 9, 10.5]) {
+      wallMs = wallS * 1000 // × 600: 1:00, 1:15, 1:30, 1:45 simulated
+      runner.tick()
+      expect(runner.simulation.timeS).toBe(wallS * 600)
+      seen.push(await level())
+    }
+    expect(seen[0]).toBeLessThan(0.05) // the first hour of the series is dry
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThan(seen[i - 1] ?? 0)
+    expect(seen.at(-1)).toBeGreaterThan(1)
+    expect(Math.fround(runner.simulation.entities.get('wl-gqm-01')!.values.level_m as number)).toBe(seen.at(-1))
+  }, 60_000)
+
+  it('serves every RTU bus of the district on a pty pair, and removes the pairs on stop', async (ctx) => {
+    requireBinary(ctx, BINARIES.socat)
+    requireBinary(ctx, BINARIES.mbpoll)
+    runner = new Runner({ plan: samplePlan(), speed: 0 })
+    const eps = await runner.start()
+    const rtu = eps.filter((e) => e.transport === 'rtu')
+    expect(new Set(rtu.map((e) => (e.transport === 'rtu' ? e.path : ''))).size).toBe(2)
+    // mh-e2r-01 (cividrain-mc200@1.4, unit 3 on the 8E1 line): input registers 0..5.
+    const ep = endpointOf(eps, 'mh-e2r-01')
+    if (ep.transport !== 'rtu') throw new Error('mh-e2r-01 is on an RTU bus')
+    expect(ep).toMatchObject({ baud: 9600, parity: 'even', stopBits: 1 })
+    const r = await mbpoll(['-m', 'rtu', '-b', '9600', '-P', 'even', '-a', String(ep.unit), '-t', '3', '-r', '0', '-c', '6', '-0', '-1', ep.path])
+    expect(r.error).toBeUndefined()
+    expect(r.values.get(3)).toBe('100') // battery_pct at t = 0
+    await runner.stop()
+    for (const e of rtu) if (e.transport === 'rtu') expect(existsSync(e.path)).toBe(false)
+  }, 60_000)
+
+  it('starts all buses or none: a TCP port in use stops the pty pairs already made', async (ctx) => {
+    requireBinary(ctx, BINARIES.socat)
+    const busy = createServer()
+    blocker = busy
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve))
+    const port = (busy.address() as { port: number }).port
+    const plan = samplePlan()
+    // RTU buses first, so their ptys exist when the TCP bus fails.
+    const ordered: SimPlan = { ...plan, buses: [...plan.buses.filter((b) => b.transport.type === 'rtu'), ...plan.buses.filter((b) => b.transport.type === 'tcp').map((b) => ({ ...b, transport: { type: 'tcp' as const, host: '127.0.0.1', port } }))] }
+    runner = new Runner({ plan: ordered, speed: 0 })
+    await expect(runner.start()).rejects.toThrow(`bus gw-guangqumen/conv-1: cannot listen on 127.0.0.1:${port}: the port is in use`)
+    expect(runner.endpoints()).toEqual([])
+  }, 30_000)
+
+  it('refuses a fault for a device the plan does not have', async () => {
+    runner = new Runner({ plan: samplePlan(), faults: [{ device: 'nope', fault: { kind: 'stuck' } }] })
+    await expect(runner.start()).rejects.toThrow('fault for unknown device "nope"')
+  })
+})

@@ -1,0 +1,231 @@
+/**
+ * Runs a simulation on the wire: one server per bus, a simulated clock, and the
+ * scenario or recording that drives the devices.
+ *
+ * The clock: simulated time = speed × wall time since `start()` (speed 0 holds
+ * t = 0). Every `tickMs` the runner asks the simulation to advance to that time; the
+ * simulation only ever takes whole fixed steps, so the values at simulated time t do
+ * not depend on when the timer happened to fire. Tests pass their own `clock` and
+ * call `tick()`.
+ *
+ * A replay (`replay: file`) holds the models at t = 0 and serves the recording's
+ * readings instead, each `atMs / speed` after start, by device id.
+ *
+ * Lifecycle: the constructor only keeps the options; `start()` builds the devices,
+ * starts every bus (all or none) and resolves with the endpoints; `stop()` stops the
+ * timers, the replay, the servers and socat.
+ */
+import type { Fault } from '../device/faults.ts'
+import type { ModbusUnit } from '../modbus/unit.ts'
+import type { Scenario } from '../scenarios/scenario.ts'
+import { startBus, type BusAddress, type RunningBus } from './buses.ts'
+import type { SimProblem } from './entity.ts'
+import type { SimPlan } from './plan.ts'
+import { loadReplayTimeline, type ReplayTimeline } from './replay-source.ts'
+import { Simulation } from './simulation.ts'
+
+/** Where a client finds one device: the JSON line `muni sim` prints per device. */
+export type Endpoint = {
+  readonly device: string
+  readonly gateway: string
+  readonly bus: string
+  readonly profile: string
+  readonly unit: number
+} & BusAddress
+
+export interface RunnerOptions {
+  readonly plan: SimPlan
+  readonly scenario?: Scenario
+  readonly seed?: number | string
+  /** Simulated seconds per wall-clock second (default 1; 0 holds t = 0). With `replay`, how much faster than recorded. */
+  readonly speed?: number
+  /** Simulated seconds per model step (default 1). */
+  readonly stepS?: number
+  /** Local time of day at t = 0 (default: the scenario's start, else midnight). */
+  readonly startTimeOfDayS?: number
+  /** Faults to set at start: on `device`, or on every device. */
+  readonly faults?: readonly { readonly device?: string; readonly fault: Fault }[]
+  /** A recording whose readings the devices serve instead of their models'. */
+  readonly replay?: string
+  /** Wall clock in ms (default performance.now). */
+  readonly clock?: () => number
+  /** How often the clock is read, ms (default 100); 0: only by `tick()`. */
+  readonly tickMs?: number
+  /** Pace RTU answers to wire time (default true). */
+  readonly timing?: boolean
+  /** Honour profile quirks (default true). */
+  readonly quirks?: boolean
+  readonly onProblem?: (p: SimProblem) => void
+}
+
+/** How a replay went. */
+export interface ReplayOutcome {
+  readonly outcome: 'finished' | 'stopped'
+  readonly served: number
+  readonly timeline: ReplayTimeline
+}
+
+/**
+ * Model steps one tick may take: the sample district (35 devices) took about 45,000
+ * steps a second on the build machine (storm, 13 h in 1 s), so this blocks the servers
+ * ~0.1 s at most; a run far behind its clock catches up over several ticks. Which
+ * values a simulated time has does not change, only when they appear.
+ */
+export const MAX_STEPS_PER_TICK = 5_000
+
+export class Runner {
+  private sim: Simulation | undefined
+  private buses: RunningBus[] = []
+  private timer: NodeJS.Timeout | undefined
+  private startedAt = 0
+  private running = false
+  private replayAbort: AbortController | undefined
+  private replayTask: Promise<ReplayOutcome> | undefined
+  private readonly clock: () => number
+
+  constructor(private readonly opts: RunnerOptions) {
+    this.clock = opts.clock ?? (() => performance.now())
+  }
+
+  /** The simulation; throws before `start()`. */
+  get simulation(): Simulation {
+    if (!this.sim) throw new Error('Runner is not started')
+    return this.sim
+  }
+
+  /** Resolves when the replay has served its last reading (or was stopped); undefined without a replay. */
+  get replayDone(): Promise<ReplayOutcome> | undefined {
+    return this.replayTask
+  }
+
+  /**
+   * Builds the devices, reads the recording (if any), starts every bus, and resolves
+   * with one endpoint per device in plan order. On any failure nothing is left running.
+   * @throws Error naming the bus that could not start, an unknown fault target, or a RecordingError.
+   */
+  async start(): Promise<Endpoint[]> {
+    if (this.running || this.sim) throw new Error('Runner already started')
+    const o = this.opts
+    const speed = o.speed ?? 1
+    if (!(speed >= 0 && Number.isFinite(speed))) throw new RangeError(`speed must be a number ≥ 0, got ${speed}`)
+    if (o.replay !== undefined && !(speed > 0)) throw new RangeError('a replay needs a speed above 0')
+    const sim = new Simulation({
+      devices: o.plan.devices,
+      ...(o.scenario ? { scenario: o.scenario } : {}),
+      ...(o.seed === undefined ? {} : { seed: o.seed }),
+      ...(o.stepS === undefined ? {} : { stepS: o.stepS }),
+      ...(o.startTimeOfDayS === undefined ? {} : { startTimeOfDayS: o.startTimeOfDayS }),
+      ...(o.quirks === undefined ? {} : { quirks: o.quirks }),
+      ...(o.onProblem ? { onProblem: o.onProblem } : {}),
+    })
+    for (const f of o.faults ?? []) {
+      if (f.device !== undefined && !sim.entities.has(f.device)) throw new Error(`fault for unknown device "${f.device}"`)
+      for (const e of sim.entities.values()) if (f.device === undefined || f.device === e.id) e.setFault(f.fault)
+    }
+    const timeline = o.replay === undefined ? undefined : await loadReplayTimeline(o.replay)
+
+    const pathUsers = new Map<string, number>()
+    for (const b of o.plan.buses) if (b.transport.type === 'rtu') pathUsers.set(b.transport.path, (pathUsers.get(b.transport.path) ?? 0) + 1)
+    try {
+      for (const bus of o.plan.buses) {
+        const units = new Map<number, ModbusUnit>()
+        for (const id of bus.devices) {
+          const e = sim.entities.get(id)
+          if (e) units.set(e.spec.unit, e.unit)
+        }
+        this.buses.push(await startBus(bus, units, { pathUsers, ...(o.timing === undefined ? {} : { timing: o.timing }) }))
+      }
+    } catch (err) {
+      await this.stopBuses()
+      throw err
+    }
+    this.sim = sim
+    this.running = true
+    this.startedAt = this.clock()
+    const tickMs = o.tickMs ?? 100
+    if (timeline) this.replayTask = this.replay(sim, timeline, speed)
+    else if (tickMs > 0 && speed > 0) {
+      this.timer = setInterval(() => this.tick(), tickMs)
+      this.timer.unref()
+    }
+    return this.endpoints()
+  }
+
+  /** One endpoint per device, in plan order. */
+  endpoints(): Endpoint[] {
+    const out: Endpoint[] = []
+    for (const spec of this.opts.plan.devices) {
+      const bus = this.buses.find((b) => b.spec.gateway === spec.gateway && b.spec.id === spec.bus)
+      if (!bus) continue
+      out.push({ device: spec.id, gateway: spec.gateway, bus: spec.bus, profile: spec.profile.id, unit: spec.unit, ...bus.address })
+    }
+    return out
+  }
+
+  /** Simulated seconds the clock says now (speed × wall time since start). */
+  get clockS(): number {
+    return this.running ? ((this.opts.speed ?? 1) * (this.clock() - this.startedAt)) / 1000 : 0
+  }
+
+  /** Advances the simulation to the clock's time (whole steps, at most `MAX_STEPS_PER_TICK`). No-op in a replay or when stopped. */
+  tick(): void {
+    if (!this.running || !this.sim || this.replayTask) return
+    this.sim.advanceTo(this.clockS, MAX_STEPS_PER_TICK)
+  }
+
+  /** Stops everything; safe to call twice, and before `start()` resolved. */
+  async stop(): Promise<void> {
+    this.running = false
+    clearInterval(this.timer)
+    this.timer = undefined
+    this.replayAbort?.abort()
+    await this.replayTask
+    await this.stopBuses()
+  }
+
+  private async stopBuses(): Promise<void> {
+    const buses = this.buses
+    this.buses = []
+    await Promise.all(buses.map((b) => b.stop()))
+  }
+
+  private async replay(sim: Simulation, timeline: ReplayTimeline, speed: number): Promise<ReplayOutcome> {
+    const abort = new AbortController()
+    this.replayAbort = abort
+    const unknown = new Set<string>()
+    let served = 0
+    for (const r of timeline.readings) {
+      // An absolute schedule: a late timer delays one reading, never all that follow.
+      const wait = this.startedAt + r.atMs / speed - this.clock()
+      if (wait > 0 && !(await sleep(wait, abort.signal))) return { outcome: 'stopped', served, timeline }
+      if (abort.signal.aborted) return { outcome: 'stopped', served, timeline }
+      const e = sim.entities.get(r.device)
+      if (!e) {
+        if (!unknown.has(r.device)) {
+          unknown.add(r.device)
+          this.opts.onProblem?.({ device: r.device, message: 'recorded device is not in the district; its readings are skipped' })
+        }
+        continue
+      }
+      e.serve(r.values, r.errors)
+      served++
+    }
+    return { outcome: 'finished', served, timeline }
+  }
+}
+
+/** Resolves true after `ms`, false at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false)
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve(true)
+    }, ms)
+    const onAbort = (): void => {
+      clearTimeout(t)
+      resolve(false)
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
