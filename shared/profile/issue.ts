@@ -1,23 +1,10 @@
+/**
+ * A problem in a firmware-profile file: the issue shape every YAML file of
+ * muni-iot reports (`shared/yaml/issue.ts`).
+ */
+import type { SourceIssue } from '../yaml/issue.ts'
+
 /** One problem in a firmware-profile file, precise enough for an editor to jump to. */
-export interface ProfileIssue {
-  /** The file as the caller named it (e.g. `firmware-profiles/water-level/hydrolux-rl80@2.3.yaml`). */
-  file: string
-  /** 1-based line. */
-  line: number
-  /** 1-based column. */
-  column: number
-  /** The field, like `points[3].type`; `""` for the whole document. */
-  field: string
-  reason: string
-}
+export type ProfileIssue = SourceIssue
 
-/** `file:line:column: field: reason` (without `field: ` when the issue is about the whole document). */
-export function formatIssue(i: ProfileIssue): string {
-  return `${i.file}:${i.line}:${i.column}: ${i.field === '' ? '' : `${i.field}: `}${i.reason}`
-}
-
-/** Orders issues by file, then position, then field. */
-export function compareIssues(a: ProfileIssue, b: ProfileIssue): number {
-  if (a.file !== b.file) return a.file < b.file ? -1 : 1
-  return a.line - b.line || a.column - b.column || (a.field < b.field ? -1 : a.field > b.field ? 1 : 0)
-}
+export { compareIssues, formatIssue } from '../yaml/issue.ts'
