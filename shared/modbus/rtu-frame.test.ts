@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { hasValidCrc } from './crc.ts'
-import { candidateLengths, encodeRtu, RtuFrameReader } from './rtu-frame.ts'
+import { candidateLengths, encodeRtu, responseLength, RtuFrameReader } from './rtu-frame.ts'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(s.split(' ').map((h) => parseInt(h, 16)))
 const show = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0').toUpperCase()).join(' ')
@@ -30,6 +30,31 @@ describe('RTU framing (Modbus over Serial Line v1.02 §2.5.1)', () => {
     expect(candidateLengths(hex('01'))).toBe('need')
     expect(candidateLengths(hex('01 10 00 01 00'))).toBe('need')
     expect(candidateLengths(hex('01 2B 0E'))).toBeUndefined()
+  })
+})
+
+describe('response lengths, the master\'s direction', () => {
+  it.each([
+    { why: 'FC03 answer with 2 data bytes', bytes: '01 03 02', length: 7 },
+    { why: 'FC03 answer with 125 registers', bytes: '01 03 FA', length: 255 },
+    { why: 'FC01 answer with 1 data byte', bytes: '11 01 01', length: 6 },
+    { why: 'FC02 answer', bytes: '11 02 03', length: 8 },
+    { why: 'FC04 answer', bytes: '11 04 04', length: 9 },
+    { why: 'FC05 echo', bytes: '11 05', length: 8 },
+    { why: 'FC06 echo', bytes: '11 06', length: 8 },
+    { why: 'FC15 address + quantity', bytes: '11 0F', length: 8 },
+    { why: 'FC16 address + quantity', bytes: '11 10', length: 8 },
+    { why: 'exception of FC03', bytes: '11 83', length: 5 },
+    { why: 'exception of FC16', bytes: '11 90 02', length: 5 },
+  ])('$why: $length bytes', ({ bytes, length }) => {
+    expect(responseLength(hex(bytes))).toBe(length)
+  })
+
+  it('asks for the byte count of a read, and gives up on function codes a master never sends', () => {
+    expect(responseLength(hex('01'))).toBe('need')
+    expect(responseLength(hex('01 03'))).toBe('need')
+    expect(responseLength(hex('01 2B 0E'))).toBeUndefined()
+    expect(responseLength(hex('AA 01 03 04'), 1)).toBe(9)
   })
 })
 

@@ -3,7 +3,9 @@
  * CRC-16 low byte first; at most 256 bytes.
  *
  * Frames are found by their expected length, computed from the function code, and
- * confirmed by the CRC, rather than by timing the 3.5-character silence: a pty
+ * confirmed by the CRC (requests and responses alike for a slave, which hears the
+ * whole bus: {@link candidateLengths}; responses only for a master:
+ * {@link responseLength}), rather than by timing the 3.5-character silence: a pty
  * delivers bytes in bursts with no timing of its own, so silence tells little
  * there. Silence is still the last resort ({@link RtuFrameReader.flush}) for
  * function codes whose length is unknown and for resynchronising after garbage.
@@ -59,6 +61,43 @@ export function candidateLengths(buf: Uint8Array, at = 0): number[] | 'need' | u
 }
 
 /**
+ * Length of the response frame starting at `buf[at]`, from its function code: the
+ * master's direction, where only answers are expected (Modbus Application Protocol
+ * v1.1b3 §6.1–§6.12, §7; unit and CRC add 3 bytes to the PDU):
+ *
+ * | function code        | response                                  | bytes     |
+ * |----------------------|-------------------------------------------|-----------|
+ * | 01–04                | unit fc n data(n) crc(2)                  | 5 + n     |
+ * | 05, 06               | echo of the request: unit fc addr val crc | 8         |
+ * | 15, 16               | unit fc addr(2) qty(2) crc(2)             | 8         |
+ * | fc + 0x80            | exception: unit fc code crc(2)            | 5         |
+ *
+ * `need` while the bytes that tell are still to come; `undefined` for a function
+ * code this client never sends.
+ */
+export function responseLength(buf: Uint8Array, at = 0): number | 'need' | undefined {
+  const avail = buf.length - at
+  if (avail < 2) return 'need'
+  const fc = buf[at + 1] ?? 0
+  if (fc & 0x80) return 5
+  switch (fc) {
+    case 0x01:
+    case 0x02:
+    case 0x03:
+    case 0x04:
+      return avail < 3 ? 'need' : 5 + (buf[at + 2] ?? 0)
+    case 0x05:
+    case 0x06:
+    case 0x0f:
+    case 0x10:
+      return 8
+    default:
+      return undefined
+  }
+}
+
+/**
+ * The slave's reader (see `rtu-response.ts` for the master's).
  * Accumulates bytes from a serial line and yields complete frames with a valid
  * CRC. Garbage is dropped one byte at a time until a frame lines up again, and
  * counted in {@link garbageBytes}.

@@ -1,6 +1,7 @@
 /**
  * RTU wire timing (Modbus over Serial Line v1.02 §2.5.1.1): what a transaction
- * costs on a real RS-485 line, used by the RTU server to pace its answers and by
+ * costs on a real RS-485 line, used by the simulated RTU server to pace its
+ * answers, by the edge's RTU driver for the silence before each request, and by
  * the benchmark to state the limit it is measured against.
  *
  * - A character is 11 bits: start + 8 data + parity (or a 2nd stop bit) + stop

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { EXCEPTION_CODES } from '../modbus/pdu.ts'
+import { EXCEPTION_CODES } from '../../shared/modbus/codes.ts'
 import type { Reply } from '../modbus/unit.ts'
 import { TEST_MANHOLE, testProfile } from '../test-support/profiles.ts'
 import { SimulatedDevice, type DeviceOptions } from './device.ts'

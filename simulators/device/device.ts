@@ -6,10 +6,11 @@
  * wire.
  */
 import { decodePoint, encodeBitInto, encodePoint, encodeRaw, readImage, writeWords, type PointResult, type RegisterImage, type Value } from '../../shared/codec/index.ts'
+import { EXCEPTION, exceptionPdu } from '../../shared/modbus/codes.ts'
 import type { ResolvedPoint, ResolvedProfile } from '../../shared/profile/resolve.ts'
 import type { Table } from '../../shared/profile/schema.ts'
 import { createRng } from '../models/random.ts'
-import { EXCEPTION, exceptionPdu, handlePdu, type DataModel, type DataResult } from '../modbus/pdu.ts'
+import { handlePdu, type DataModel, type DataResult } from '../modbus/pdu.ts'
 import type { ModbusUnit, Reply } from '../modbus/unit.ts'
 import { AddressMap } from './address-map.ts'
 import { NO_FAULT, faultProblem, type Fault } from './faults.ts'

@@ -17,7 +17,7 @@
  */
 import type { WordOrder } from '../../shared/profile/schema.ts'
 import { WORD_ORDERS } from '../../shared/profile/schema.ts'
-import { EXCEPTION_CODES, type ExceptionCode } from '../modbus/pdu.ts'
+import { EXCEPTION_CODES, type ExceptionCode } from '../../shared/modbus/codes.ts'
 
 /** One fault of the table above; `setFault({ kind: 'none' })` clears it. */
 export type Fault =

@@ -10,9 +10,9 @@ import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { decodePoint } from '../../shared/codec/index.ts'
+import { FC } from '../../shared/modbus/codes.ts'
 import { parseProfile } from '../../shared/profile/parse.ts'
 import type { ResolvedPoint } from '../../shared/profile/resolve.ts'
-import { FC } from '../modbus/pdu.ts'
 import { SimulatedDevice } from './device.ts'
 
 const root = fileURLToPath(new URL('../../firmware-profiles', import.meta.url))

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { EXCEPTION, isException } from '../../shared/modbus/codes.ts'
 import type { Table } from '../../shared/profile/schema.ts'
-import { EXCEPTION, handlePdu, isException, isWriteRequest, type DataModel, type DataResult } from './pdu.ts'
+import { handlePdu, type DataModel, type DataResult } from './pdu.ts'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(s.split(' ').map((h) => parseInt(h, 16)))
 const show = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0').toUpperCase()).join(' ')
@@ -133,18 +134,5 @@ describe('handlePdu: exception responses (§7)', () => {
 
   it('answers an empty PDU without throwing', () => {
     expect(isException(handlePdu(new FakeModel(), new Uint8Array(0)))).toBe(true)
-  })
-})
-
-describe('request classification', () => {
-  it.each([
-    ['01 00 00 00 01', false],
-    ['03 00 00 00 01', false],
-    ['05 00 00 FF 00', true],
-    ['06 00 00 00 01', true],
-    ['0F 00 00 00 01 01 01', true],
-    ['10 00 00 00 01 02 00 01', true],
-  ] as const)('%s is a write: %s', (req, write) => {
-    expect(isWriteRequest(hex(req))).toBe(write)
   })
 })

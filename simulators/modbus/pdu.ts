@@ -1,49 +1,15 @@
 /**
  * The Modbus PDU core of the simulators: request PDU in, response PDU out, against
  * a data model. Pure: no sockets, no timers, no framing (MBAP and RTU wrap it).
+ * Function codes, exception codes and limits live in shared/modbus/codes.ts.
  * Clause numbers refer to the Modbus Application Protocol Specification v1.1b3.
  */
+import { EXCEPTION, exceptionPdu, FC, LIMITS, type ExceptionCode } from '../../shared/modbus/codes.ts'
 import type { Table } from '../../shared/profile/schema.ts'
 
-/** Public function codes served here (§5.1, §6.1–§6.12). */
-export const FC = {
-  readCoils: 0x01,
-  readDiscreteInputs: 0x02,
-  readHoldingRegisters: 0x03,
-  readInputRegisters: 0x04,
-  writeSingleCoil: 0x05,
-  writeSingleRegister: 0x06,
-  writeMultipleCoils: 0x0f,
-  writeMultipleRegisters: 0x10,
-} as const
-
-/** Exception codes (§7). */
-export const EXCEPTION = {
-  illegalFunction: 0x01,
-  illegalDataAddress: 0x02,
-  illegalDataValue: 0x03,
-  serverDeviceFailure: 0x04,
-  acknowledge: 0x05,
-  serverDeviceBusy: 0x06,
-  gatewayPathUnavailable: 0x0a,
-  gatewayTargetFailedToRespond: 0x0b,
-} as const
-/** One of the exception codes of §7. */
-export type ExceptionCode = (typeof EXCEPTION)[keyof typeof EXCEPTION]
-/** Every exception code of §7. */
-export const EXCEPTION_CODES: readonly ExceptionCode[] = Object.values(EXCEPTION)
-
-/** Quantity limits per request (§6.1–§6.4, §6.11, §6.12). */
-export const LIMITS = {
-  /** FC01/02: 1..2000 bits (0x7D0). */
-  readBits: 2000,
-  /** FC03/04: 1..125 registers (0x7D). */
-  readRegisters: 125,
-  /** FC15: 1..1968 coils (0x7B0). */
-  writeBits: 1968,
-  /** FC16: 1..123 registers (0x7B). */
-  writeRegisters: 123,
-} as const
+// The codes moved to shared/modbus/codes.ts (the edge's client speaks them too). Re-exported
+// for simulators/runner and simulators/scenarios, which still import them from here.
+export { EXCEPTION, EXCEPTION_CODES, exceptionPdu, FC, isException, isWriteRequest, LIMITS, type ExceptionCode } from '../../shared/modbus/codes.ts'
 
 /** Outcome of a data-model access: the values, or the exception to answer. */
 export type DataResult<T> = { ok: true; value: T } | { ok: false; exception: ExceptionCode }
@@ -56,22 +22,6 @@ export type DataResult<T> = { ok: true; value: T } | { ok: false; exception: Exc
 export interface DataModel {
   read(table: Table, address: number, count: number): DataResult<readonly number[]>
   write(table: 'coil' | 'holding', address: number, values: readonly number[]): DataResult<void>
-}
-
-/** Whether a response PDU is an exception response (function code + 0x80, §7). */
-export function isException(pdu: Uint8Array): boolean {
-  return pdu.length === 2 && ((pdu[0] ?? 0) & 0x80) !== 0
-}
-
-/** Builds the exception response of `functionCode` (§7: function code | 0x80, then the code). */
-export function exceptionPdu(functionCode: number, code: ExceptionCode): Uint8Array {
-  return Uint8Array.of((functionCode | 0x80) & 0xff, code)
-}
-
-/** Whether a request PDU writes (FC05/06/15/16): the only requests a broadcast may carry (Modbus over Serial Line v1.02 §2.1). */
-export function isWriteRequest(pdu: Uint8Array): boolean {
-  const fc = pdu[0]
-  return fc === FC.writeSingleCoil || fc === FC.writeSingleRegister || fc === FC.writeMultipleCoils || fc === FC.writeMultipleRegisters
 }
 
 const READ_TABLE: Readonly<Record<number, Table>> = {

@@ -34,9 +34,9 @@
  * are).
  */
 import { SerialPort } from 'serialport'
-import { isWriteRequest } from './pdu.ts'
-import { encodeRtu, RtuFrameReader, type RtuFrame } from './rtu-frame.ts'
-import { frameTimeMs, interFrameGapMs } from './rtu-timing.ts'
+import { isWriteRequest } from '../../shared/modbus/codes.ts'
+import { encodeRtu, RtuFrameReader, type RtuFrame } from '../../shared/modbus/rtu-frame.ts'
+import { frameTimeMs, interFrameGapMs } from '../../shared/modbus/rtu-timing.ts'
 import { safeRespond, type UnitMap } from './unit.ts'
 import { Lateness, sleepUntil } from './wire-clock.ts'
 

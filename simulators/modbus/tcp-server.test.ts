@@ -11,8 +11,8 @@ import { rawMbapClient, type RawMbapClient } from '../test-support/mbap-client.t
 import { mbpoll, tcpArgs } from '../test-support/mbpoll.ts'
 import { TEST_MANHOLE, testProfile } from '../test-support/profiles.ts'
 import { pymodbus } from '../test-support/pymodbus.ts'
-import { encodeMbap, MBAP_HEADER_BYTES } from './mbap.ts'
-import type { ExceptionCode } from './pdu.ts'
+import type { ExceptionCode } from '../../shared/modbus/codes.ts'
+import { encodeMbap, MBAP_HEADER_BYTES } from '../../shared/modbus/mbap.ts'
 import type { ModbusUnit } from './unit.ts'
 import { ModbusTcpServer } from './tcp-server.ts'
 

@@ -15,8 +15,8 @@
  *   half; the client waits for bytes that never come.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
-import { encodeMbap, MBAP_HEADER_BYTES, splitMbap, type MbapFrame } from './mbap.ts'
-import { EXCEPTION, exceptionPdu } from './pdu.ts'
+import { EXCEPTION, exceptionPdu } from '../../shared/modbus/codes.ts'
+import { encodeMbap, MBAP_HEADER_BYTES, splitMbap, type MbapFrame } from '../../shared/modbus/mbap.ts'
 import { safeRespond, type UnitMap } from './unit.ts'
 
 export interface TcpServerOptions {

@@ -3,7 +3,8 @@
  * answers a request PDU, possibly badly. The servers own framing and timing; the
  * unit decides what it says, and whether it says anything at all.
  */
-import { EXCEPTION, exceptionPdu, handlePdu, type DataModel } from './pdu.ts'
+import { EXCEPTION, exceptionPdu } from '../../shared/modbus/codes.ts'
+import { handlePdu, type DataModel } from './pdu.ts'
 
 /**
  * A unit's answer to one request.
