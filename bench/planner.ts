@@ -24,7 +24,7 @@ import { planReads, planStats, type PlanOptions, type ReadRequest } from '../edg
 import { loadProfiles } from '../edge/profiles/load.ts'
 import { parseDistrict } from '../shared/district/parse.ts'
 import { isBitTable, type ResolvedProfile } from '../shared/profile/resolve.ts'
-import { transactionTimeMs } from '../simulators/modbus/rtu-timing.ts'
+import { transactionTimeMs } from '../shared/modbus/rtu-timing.ts'
 
 const DISTRICT = fileURLToPath(new URL('../simulators/districts/sample.yaml', import.meta.url))
 const BAUD = 9600

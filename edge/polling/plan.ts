@@ -45,18 +45,20 @@
  *   need, so a register both need is read by both. Plan `all` on the ticks
  *   where both classes are due.
  */
+import { READ_FUNCTION } from '../../shared/modbus/client-pdu.ts'
+import { LIMITS } from '../../shared/modbus/codes.ts'
 import { isBitTable, type ResolvedPoint, type ResolvedProfile } from '../../shared/profile/resolve.ts'
 import type { Table } from '../../shared/profile/schema.ts'
 
 /** Most registers one FC03/FC04 read may return (Modbus Application Protocol v1.1b3 §6.3, §6.4). */
-export const MAX_READ_REGISTERS = 125
+export const MAX_READ_REGISTERS = LIMITS.readRegisters
 /** Most bits one FC01/FC02 read may return (Modbus Application Protocol v1.1b3 §6.1, §6.2). */
-export const MAX_READ_BITS = 2000
+export const MAX_READ_BITS = LIMITS.readBits
 /** Default fill limit: registers (or bits) of filler read to save a request. */
 export const DEFAULT_MAX_GAP = 10
 
 /** Read function code of each table (Modbus Application Protocol v1.1b3 §6.1–6.4). */
-export const READ_FUNCTION: Readonly<Record<Table, 1 | 2 | 3 | 4>> = { coil: 1, discrete: 2, holding: 3, input: 4 }
+export { READ_FUNCTION }
 
 export interface PlanOptions {
   /**

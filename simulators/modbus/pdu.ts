@@ -7,9 +7,6 @@
 import { EXCEPTION, exceptionPdu, FC, LIMITS, type ExceptionCode } from '../../shared/modbus/codes.ts'
 import type { Table } from '../../shared/profile/schema.ts'
 
-// The codes moved to shared/modbus/codes.ts (the edge's client speaks them too). Re-exported
-// for simulators/runner and simulators/scenarios, which still import them from here.
-export { EXCEPTION, EXCEPTION_CODES, exceptionPdu, FC, isException, isWriteRequest, LIMITS, type ExceptionCode } from '../../shared/modbus/codes.ts'
 
 /** Outcome of a data-model access: the values, or the exception to answer. */
 export type DataResult<T> = { ok: true; value: T } | { ok: false; exception: ExceptionCode }

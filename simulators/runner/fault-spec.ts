@@ -12,7 +12,7 @@
  */
 import { WORD_ORDERS, type WordOrder } from '../../shared/profile/schema.ts'
 import { faultProblem, type Fault } from '../device/faults.ts'
-import type { ExceptionCode } from '../modbus/pdu.ts'
+import type { ExceptionCode } from '../../shared/modbus/codes.ts'
 
 /** Exception codes accepted on the command line. */
 export const CLI_EXCEPTION_CODES: readonly ExceptionCode[] = [0x01, 0x02, 0x03, 0x04, 0x06, 0x0b]

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { exceptionPdu } from '../modbus/pdu.ts'
+import { exceptionPdu } from '../../shared/modbus/codes.ts'
 import { loadDistrictFile } from '../districts/load.ts'
 import { loadScenarioFile } from '../scenarios/load.ts'
 import type { Scenario } from '../scenarios/scenario.ts'

@@ -11,7 +11,7 @@
  * `parse.ts` adds the checks a schema cannot express, with file:line:column.
  */
 import { FAULT_KINDS } from '../device/faults.ts'
-import { EXCEPTION_CODES } from '../modbus/pdu.ts'
+import { EXCEPTION_CODES } from '../../shared/modbus/codes.ts'
 import Type, { type Static, type TSchema } from 'typebox'
 import { ID_PATTERN } from '../../shared/mqtt/topics.ts'
 import { SENSOR_KINDS, WORD_ORDERS, type SensorKind } from '../../shared/profile/schema.ts'

@@ -3,7 +3,7 @@
  * pipelined requests, garbage, half frames. Collects response frames as they come.
  */
 import { connect, type Socket } from 'node:net'
-import { splitMbap, type MbapFrame } from '../modbus/mbap.ts'
+import { splitMbap, type MbapFrame } from '../../shared/modbus/mbap.ts'
 
 export interface RawMbapClient {
   readonly socket: Socket
