@@ -6,26 +6,13 @@ import { execFile } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { decode, topics } from '../../shared/mqtt/index.ts'
-import { main, PACKAGE_ROOT } from './main.ts'
+import { PACKAGE_ROOT } from './main.ts'
+import { muni } from './test-support/run-muni.ts'
 
 const run = promisify(execFile)
 
-/** Runs `muni` in-process and captures what it prints. */
-async function muni(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true))
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true))
-  try {
-    const code = await main(argv)
-    return { code, out, err }
-  } finally {
-    o.mockRestore()
-    e.mockRestore()
-  }
-}
 
 const cwd = process.cwd()
 beforeEach(() => process.chdir(PACKAGE_ROOT))

@@ -7,22 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { main, PACKAGE_ROOT } from './main.ts'
+import { PACKAGE_ROOT } from './main.ts'
+import { muni } from './test-support/run-muni.ts'
 
-/** Runs `muni` in-process and captures what it prints. */
-async function muni(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true))
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true))
-  try {
-    const code = await main(argv)
-    return { code, out, err }
-  } finally {
-    o.mockRestore()
-    e.mockRestore()
-  }
-}
 
 const SECRET = 'c0rrect-h0rse-battery-staple'
 const SAMPLE = 'edge/config/examples/gateway.yaml'

@@ -7,10 +7,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { main, PACKAGE_ROOT } from '../../edge/cli/main.ts'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { PACKAGE_ROOT } from '../../edge/cli/main.ts'
 import { examples, filters, preparePublish } from '../../shared/mqtt/index.ts'
 import { freePort, startAedes, within, type AedesBroker } from '../test-support/broker.ts'
+import { muni } from '../../edge/cli/test-support/run-muni.ts'
 
 /** Spawns `node edge/cli/muni.mjs …` with stderr piped (not a TTY). */
 function spawnMuni(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -31,19 +32,6 @@ function spawnMuni(args: string[], env: NodeJS.ProcessEnv = {}) {
   }
 }
 
-/** Runs `muni` in-process and captures what it prints. */
-async function muni(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true))
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true))
-  try {
-    return { code: await main(argv), out, err }
-  } finally {
-    o.mockRestore()
-    e.mockRestore()
-  }
-}
 
 const telemetry = (seq: number) => preparePublish('telemetry', 'north', 'gw-01', { ...structuredClone(examples.telemetry), seq })
 const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : [])

@@ -6,11 +6,12 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { main, PACKAGE_ROOT } from '../../edge/cli/main.ts'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { PACKAGE_ROOT } from '../../edge/cli/main.ts'
 import { examples, preparePublish, topics } from '../../shared/mqtt/index.ts'
 import { formatEntry, formatHeader } from '../replay/format.ts'
 import { collect, freePort, startAedes, within, type AedesBroker, type Collector } from '../test-support/broker.ts'
+import { muni } from '../../edge/cli/test-support/run-muni.ts'
 
 /** Spawns `node edge/cli/muni.mjs …` with stderr piped (not a TTY). */
 function spawnMuni(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -28,19 +29,6 @@ function spawnMuni(args: string[], env: NodeJS.ProcessEnv = {}) {
       child.kill('SIGKILL')
       throw err
     }),
-  }
-}
-
-async function muni(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true))
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true))
-  try {
-    return { code: await main(argv), out, err }
-  } finally {
-    o.mockRestore()
-    e.mockRestore()
   }
 }
 

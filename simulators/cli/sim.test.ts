@@ -8,8 +8,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it, vi } from 'vitest'
-import { main } from '../../edge/cli/main.ts'
+import { afterEach, describe, expect, it } from 'vitest'
 import { BINARIES, requireBinary } from '../../shared/test-support/binaries.ts'
 import { openPtyPair, type PtyPair } from '../modbus/pty-pair.ts'
 import { loadProfileLibrary } from '../runner/load.ts'
@@ -19,6 +18,7 @@ import { MuniProcesses, runMuni } from '../test-support/muni-process.ts'
 import { pollRegisters } from '../test-support/pymodbus-poll.ts'
 import { pymodbus } from '../test-support/pymodbus.ts'
 import { float32, int16 } from '../test-support/words.ts'
+import { muni } from '../../edge/cli/test-support/run-muni.ts'
 
 const procs = new MuniProcesses()
 let pty: PtyPair | undefined
@@ -34,19 +34,6 @@ afterEach(async () => {
 
 const lib = loadProfileLibrary()
 
-/** Runs `muni` in-process (fast: for usage errors) and captures what it prints. */
-async function muni(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true))
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true))
-  try {
-    return { code: await main(argv), out, err }
-  } finally {
-    o.mockRestore()
-    e.mockRestore()
-  }
-}
 
 interface DumpLine {
   t: number
