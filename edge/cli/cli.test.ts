@@ -32,13 +32,21 @@ describe('muni', () => {
     const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { muni: { commands: Record<string, unknown> } }
     const top = await muni('--help')
     expect(top.code).toBe(0)
-    for (const name of Object.keys(pkg.muni.commands)) expect(top.out).toContain(name)
-    for (const argv of [['profiles'], ['profiles', 'list'], ['profiles', 'show'], ['profiles', 'validate'], ['profiles', 'schema'], ['demo']]) {
+    // Walk the tree: every command listed under "Commands:" of a help page has its own help page.
+    const subcommands = (help: string): string[] =>
+      [...(help.split(/^Commands:$/m)[1] ?? '').matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1] ?? '').filter((c) => c !== 'help')
+    expect(subcommands(top.out).sort()).toEqual(Object.keys(pkg.muni.commands).sort())
+    const seen: string[] = []
+    const visit = async (argv: string[]): Promise<void> => {
       const r = await muni(...argv, '--help')
       expect(r.code, argv.join(' ')).toBe(0)
       expect(r.out).toContain(`Usage: muni ${argv.join(' ')}`)
+      seen.push(argv.join(' '))
+      for (const sub of subcommands(r.out)) await visit([...argv, sub])
     }
-  })
+    for (const name of subcommands(top.out)) await visit([name])
+    expect(seen).toEqual(expect.arrayContaining(['profiles validate', 'edge probe', 'edge scan', 'edge run', 'edge status', 'sim', 'record', 'replay', 'demo']))
+  }, 60_000)
 
   it('refuses an unknown command with a suggestion and exit 1', async () => {
     const r = await muni('profile')

@@ -170,3 +170,51 @@ describe('muni edge validate', () => {
     expect(r.err).toContain("missing required argument 'file'")
   })
 })
+
+describe('muni edge run', () => {
+  it('refuses an invalid config with file:line:column: field: reason and exit 1, before running anything', async () => {
+    const f = `${FIXTURES}/two-defects.yaml`
+    const r = await muni('edge', 'run', '--config', f)
+    expect(r).toMatchObject({ code: 1, out: '' })
+    expect(r.err.split('\n')).toEqual([
+      `${f}:24:5: devices[0].pollms: unknown field (did you mean "pollMs"?)`,
+      `${f}:27:11: devices[1].unit: unit 1 is already used on bus "conv-1" by "wl-01" (line 22)`,
+      `2 problem(s) in ${f}`,
+      '',
+    ])
+  })
+
+  it('needs --config', async () => {
+    const r = await muni('edge', 'run')
+    expect(r.code).toBe(1)
+    expect(r.err).toMatch(/--config/)
+  })
+})
+
+describe('muni edge status', () => {
+  it('says clearly when no agent answers, exit 1', async () => {
+    const { createServer } = await import('node:net')
+    const srv = createServer()
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()))
+    const port = (srv.address() as { port: number }).port
+    await new Promise<void>((resolve) => srv.close(() => resolve()))
+    const r = await muni('edge', 'status', '--url', `http://127.0.0.1:${port}`)
+    expect(r).toMatchObject({ code: 1, out: '' })
+    expect(r.err).toMatch(new RegExp(`^cannot reach the edge agent at http://127\\.0\\.0\\.1:${port}/health: .*ECONNREFUSED.*is \`muni edge run\` running\\?\\)\\n$`))
+  })
+
+  it('takes the port from the config, and says when the config has none', async () => {
+    const f = join(tmp, 'no-http.yaml')
+    writeFileSync(f, WITH_PASSWORD.replace('mqtts://broker.example:8883', 'mqtt://broker.example:1883').replace(/  username.*\n  passwordEnv.*\n/, ''))
+    writeFileSync(join(tmp, 'buffer.sqlite'), '')
+    const r = await muni('edge', 'status', '--config', f)
+    expect(r.code).toBe(1)
+    expect(r.err).toMatch(/no http\.port/)
+  })
+
+  it('needs --url or --config', async () => {
+    const r = await muni('edge', 'status')
+    expect(r.code).toBe(1)
+    expect(r.err).toMatch(/--url .* or --config/)
+  })
+})

@@ -1,19 +1,24 @@
 /**
- * `muni edge`: the edge agent. Today it validates a gateway config; the agent's
- * own commands come with the agent. Human output goes to stdout, problems to
+ * `muni edge`: the edge agent. `validate` checks a gateway config, `run` runs the
+ * agent on it (edge/agent), `status` asks a running agent's /health. Human output goes to stdout, problems to
  * stderr, --json to stdout; the exit code is 1 whenever the config is invalid.
  * Nothing printed ever contains a secret: the broker is shown as scheme, host
  * and port, and the password only as the name of its environment variable.
  */
+import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { formatIssue, type SourceIssue } from '../../shared/yaml/issue.ts'
+import { Agent } from '../agent/agent.ts'
 import { loadConfig, type GatewayConfig } from '../config/load.ts'
+import { renderStatus } from '../health/status-text.ts'
+import { probeCommand } from './probe.ts'
+import { scanCommand } from './scan.ts'
 
 const print = (s: string): void => void process.stdout.write(`${s}\n`)
 const printErr = (s: string): void => void process.stderr.write(`${s}\n`)
 
 export function command(): Command {
-  const edge = new Command('edge').description('the edge agent: validate a gateway config')
+  const edge = new Command('edge').description('the edge agent: validate a gateway config, run the agent, ask it for its status; probe and scan devices')
 
   edge
     .command('validate')
@@ -34,7 +39,105 @@ export function command(): Command {
       if (!config) process.exitCode = 1
     })
 
+  edge
+    .command('run')
+    .description('run the edge agent: poll the Modbus devices, keep readings in the outbox, publish them over MQTT; SIGINT/SIGTERM stop it cleanly')
+    .requiredOption('--config <file>', 'gateway config (YAML), e.g. /etc/muni/gateway.yaml')
+    .action(async (opts: { config: string }) => {
+      process.exitCode = await run(opts.config)
+    })
+
+  edge
+    .command('status')
+    .description("show a running agent's buses, devices, backlog and last publish (from its /health)")
+    .option('--url <url>', 'the agent health endpoint, e.g. http://127.0.0.1:9180')
+    .option('--config <file>', 'gateway config whose http.port the agent listens on')
+    .option('--json', 'print /health as it is')
+    .action(async (opts: { url?: string; config?: string; json?: boolean }) => {
+      process.exitCode = await status(opts)
+    })
+
+  edge.addCommand(probeCommand())
+  edge.addCommand(scanCommand())
   return edge
+}
+
+async function run(file: string): Promise<number> {
+  const { config, issues } = loadConfig(file)
+  if (!config) {
+    for (const i of issues) printErr(issueLine(i))
+    printErr(`${issues.length} problem(s) in ${file}`)
+    return 1
+  }
+  const log = (line: string): void => printErr(`${new Date().toISOString()} ${line}`)
+  const agent = new Agent(config, { log, version: agentVersion() })
+  let stopping: Promise<void> | undefined
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        log(`${signal} again: exiting now`)
+        process.exit(1)
+      }
+      log(`${signal}: stopping`)
+      stopping = agent.stop().then(resolve)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+  log(`gateway ${config.gateway} (site ${config.site}), config ${file}`)
+  try {
+    await agent.start()
+  } catch (e) {
+    log(`cannot start: ${e instanceof Error ? e.message : String(e)}`)
+    return 1
+  }
+  if (agent.httpPort !== undefined) print(`health http://127.0.0.1:${agent.httpPort}`)
+  await stopped
+  // Whatever a library left open must not keep a stopped agent alive.
+  setTimeout(() => process.exit(0), 2_000).unref()
+  return 0
+}
+
+async function status(opts: { url?: string; config?: string; json?: boolean }): Promise<number> {
+  let base = opts.url
+  if (base === undefined) {
+    if (opts.config === undefined) {
+      printErr('give --url http://127.0.0.1:PORT or --config FILE (its http.port)')
+      return 1
+    }
+    const { config, issues } = loadConfig(opts.config)
+    if (!config) {
+      for (const i of issues) printErr(issueLine(i))
+      printErr(`${issues.length} problem(s) in ${opts.config}`)
+      return 1
+    }
+    if (config.http === undefined) {
+      printErr(`${opts.config}: no http.port: the agent serves no health endpoint; add http: { port: 9180 }`)
+      return 1
+    }
+    base = `http://127.0.0.1:${config.http.port}`
+  }
+  const url = `${base.replace(/\/+$/, '')}/health`
+  let body: unknown
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5_000) })
+    if (!res.ok) throw new Error(`HTTP ${res.status}`)
+    body = await res.json()
+  } catch (e) {
+    const cause = e instanceof Error ? ((e.cause as Error | undefined)?.message ?? e.message) : String(e)
+    printErr(`cannot reach the edge agent at ${url}: ${cause} (is \`muni edge run\` running?)`)
+    return 1
+  }
+  print(opts.json ? JSON.stringify(body, null, 2) : renderStatus(body as Parameters<typeof renderStatus>[0], Date.now()))
+  return 0
+}
+
+function agentVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+  } catch {
+    return '0.0.0'
+  }
 }
 
 /** An issue as one line; a file that cannot be read has no position. */
