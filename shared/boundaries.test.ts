@@ -20,8 +20,8 @@ const fixture = join(root, 'shared', '__fixtures__', 'boundaries')
 
 /** npm packages shared/ may import: pure computation, no I/O. */
 const PURE_PACKAGES = ['typebox', 'yaml']
-/** Tests, their support code and fixtures: exempt from the rules below (a test may wire sides together). */
-const NOT_PRODUCTION = '(\\.test\\.ts$|/__fixtures__/|/test-support/)'
+/** Tests, their support code and fixtures, and benchmarks: exempt from the rules below (a test or a bench may wire sides together). */
+const NOT_PRODUCTION = '(\\.test\\.ts$|/__fixtures__/|/test-support/|^bench/)'
 
 const rules: IForbiddenRuleType[] = [
   {
