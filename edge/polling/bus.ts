@@ -243,8 +243,13 @@ export class Bus {
   private async request<R extends ReadResult | WriteResult>(link: DeviceLink, send: () => Promise<R>): Promise<R> {
     const last = this.lastAnswerAt.get(link.device)
     if (last !== undefined && link.pauseMs > 0) {
-      const wait = last + link.pauseMs - this.now()
-      if (wait > 0) await sleep(wait)
+      // setTimeout truncates to whole ms and may fire early (bench sim (c): up to 0.8 ms):
+      // re-check until the pause has really passed, or such firmware drops the request.
+      let wait = last + link.pauseMs - this.now()
+      while (wait > 0) {
+        await sleep(Math.ceil(wait))
+        wait = last + link.pauseMs - this.now()
+      }
     }
     if (this.reconnectDue && this.now() - this.lastStartAt >= this.reconnectMs) await this.openTransport()
     const t0 = this.now()
