@@ -8,8 +8,9 @@ import { Command } from 'commander'
 import { WORD_ORDERS } from '../../shared/profile/schema.ts'
 import type { BusConfig } from '../drivers/registry.ts'
 import { DEFAULT_PROFILES_DIR, display, loadProfiles } from '../profiles/load.ts'
-import { parseBauds, parseHostPort, parseParities, parseStopBits, parseTimeout, parseUnit, type Parsed } from '../tools/args.ts'
+import { parseBauds, parseHostPort, parseParities, parseStopBits, parseTimeout, parseUnit } from '../tools/args.ts'
 import { describeFailure, deviceAnswered, hexWords, PROBE_TIMEOUT_MS, probeDevice, requestLabel, type ProbeReport } from '../tools/probe.ts'
+import { fail, get, print } from './output.ts'
 import { renderTable } from './table.ts'
 
 interface ProbeFlags {
@@ -25,19 +26,6 @@ interface ProbeFlags {
   json?: boolean
 }
 
-const print = (s: string): void => void process.stdout.write(`${s}\n`)
-const printErr = (s: string): void => void process.stderr.write(`${s}\n`)
-
-function fail(error: string): void {
-  printErr(error)
-  process.exitCode = 1
-}
-
-function get<T>(p: Parsed<T>): T | undefined {
-  if (p.ok) return p.value
-  fail(p.error)
-  return undefined
-}
 
 /** The bus from --tcp or --rtu/--baud/--parity/--stop-bits, or undefined after printing why not. */
 function busOf(f: ProbeFlags): BusConfig | undefined {

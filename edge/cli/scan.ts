@@ -6,10 +6,11 @@
  * stdout. Exit 1 when the bus cannot be reached or nothing answered.
  */
 import { Command } from 'commander'
-import { parseBauds, parseHostPort, parseParities, parseStopBits, parseTimeout, parseUnits, type Parsed } from '../tools/args.ts'
+import { parseBauds, parseHostPort, parseParities, parseStopBits, parseTimeout, parseUnits } from '../tools/args.ts'
 import { describeFailure } from '../tools/probe.ts'
 import { createProgress, type ProgressStream } from '../tools/progress.ts'
 import { DEFAULT_BAUDS, DEFAULT_PARITIES, DEFAULT_TIMEOUT_MS, scanBus, serialSettings, type ScanHit, type ScanResult, type ScanTarget, type SerialSetting } from '../tools/scan.ts'
+import { fail, get, print } from './output.ts'
 import { renderTable } from './table.ts'
 
 interface ScanFlags {
@@ -23,19 +24,6 @@ interface ScanFlags {
   json?: boolean
 }
 
-const print = (s: string): void => void process.stdout.write(`${s}\n`)
-const printErr = (s: string): void => void process.stderr.write(`${s}\n`)
-
-function fail(error: string): void {
-  printErr(error)
-  process.exitCode = 1
-}
-
-function get<T>(p: Parsed<T>): T | undefined {
-  if (p.ok) return p.value
-  fail(p.error)
-  return undefined
-}
 
 export interface ScanCommandOptions {
   /** Where progress goes; default `process.stderr` (tests pass a stream with or without `isTTY`). */
