@@ -1,0 +1,292 @@
+/**
+ * The ingest pipeline: one MQTT message in, durably handled out.
+ *
+ *   decode (shared contract) ─┬─ invalid / unknown topic ──────────────→ dead letter
+ *                             ├─ birth / state / events ────────────────→ registry
+ *                             └─ telemetry ─ unknown gateway (after a short wait for its birth) → dead letter
+ *                                          ─ (gateway, seq) seen before ───────────────────────→ counted, done
+ *                                          ─ readings of unknown devices / from the far future → dead letter
+ *                                          ─ the rest → group commit → telemetry store → seq remembered
+ *
+ * `handle()` resolves only once everything the message carried is durable (stored, or
+ * dead-lettered, or applied to the registry) and rejects when it is not, so the broker
+ * acknowledges a QoS 1 message exactly when it may (PUBACK after the store's commit)
+ * and a failed write is redelivered by the gateway.
+ *
+ * Batching is group commit: while one write is in flight, the messages that arrive join
+ * the next one (up to `batchReadings`); an idle pipeline writes at once. Batches grow with
+ * load and latency stays at one write when the load is low. Backpressure: once
+ * `maxPendingReadings` wait, `handle()` waits before queueing, which holds the PUBACK,
+ * which makes the broker stop reading from that gateway — nothing is dropped.
+ */
+import { decode, type Birth, type DeviceEvent, type State, type TelemetryBatch } from '../../shared/mqtt/index.ts'
+import type { ParsedTopic } from '../../shared/mqtt/topics.ts'
+import type { StoredReading, TelemetryStore } from '../model.ts'
+import type { Registry, RegistryChange } from '../registry/registry.ts'
+import type { StateDb } from '../state/db.ts'
+import type { DeadLetters } from './dead-letters.ts'
+
+export interface IngestOptions {
+  store: TelemetryStore
+  registry: Registry
+  deadLetters: DeadLetters
+  /** The state database, for the (gateway, seq) dedupe window. */
+  db: StateDb
+  /** Most readings in one store write (default 5,000, InfluxDB's sweet spot). */
+  batchReadings?: number
+  /** Readings that may wait for a write before `handle()` itself waits (default 50,000). */
+  maxPendingReadings?: number
+  /** How long telemetry of a gateway without a birth waits for one (default 2,000 ms). */
+  birthGraceMs?: number
+  /** Sample times further than this ahead of the cloud's clock are refused (default 10 min). */
+  maxFutureMs?: number
+  /** How long (gateway, seq) pairs are remembered for dedupe (default 7 days). */
+  dedupeWindowMs?: number
+  now?: () => number
+  /** Registry changes (births, states, availability), for logs and alarms. */
+  onChange?: (change: RegistryChange) => void
+}
+
+export interface IngestMeta {
+  /** The MQTT client id of the sender, when known. */
+  client?: string
+}
+
+/** Counters for /metrics and tests. */
+export interface IngestStats {
+  messages: Record<string, number>
+  readingsStored: number
+  duplicates: number
+  deadLetters: number
+  writes: number
+  writeErrors: number
+  pendingReadings: number
+  /** Histogram of store write latency, ms: upper bounds → cumulative count. */
+  writeLatencyMs: { buckets: Array<[number, number]>; sum: number; count: number }
+}
+
+interface Pending {
+  readings: StoredReading[]
+  gateway: string
+  seq: number
+  resolve: () => void
+  reject: (e: Error) => void
+}
+
+const LATENCY_BOUNDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
+
+export class Ingest {
+  readonly #o: Required<Omit<IngestOptions, 'onChange'>> & Pick<IngestOptions, 'onChange'>
+  readonly #queue: Pending[] = []
+  readonly #inflight = new Map<string, Promise<void>>()
+  readonly #drainWaiters: Array<() => void> = []
+  readonly #seen
+  readonly #remember
+  readonly #forget
+  #pending = 0
+  #writing: Promise<void> | undefined
+  #scheduled = false
+  #closed = false
+  readonly #stats = {
+    messages: {} as Record<string, number>,
+    readingsStored: 0,
+    duplicates: 0,
+    writes: 0,
+    writeErrors: 0,
+    latency: new Array<number>(LATENCY_BOUNDS.length + 1).fill(0),
+    latencySum: 0,
+  }
+
+  constructor(o: IngestOptions) {
+    this.#o = {
+      batchReadings: 5000,
+      maxPendingReadings: 50_000,
+      birthGraceMs: 2000,
+      maxFutureMs: 10 * 60_000,
+      dedupeWindowMs: 7 * 86_400_000,
+      now: Date.now,
+      ...o,
+    }
+    this.#seen = o.db.prepare('SELECT 1 FROM seen_batches WHERE gateway = ? AND seq = ?').pluck()
+    this.#remember = o.db.prepare('INSERT OR IGNORE INTO seen_batches (gateway, seq, at) VALUES (?, ?, ?)')
+    this.#forget = o.db.prepare('DELETE FROM seen_batches WHERE at < ?')
+  }
+
+  /** Handles one message; see the file comment for when it resolves. Never throws for bad input. */
+  async handle(topic: string, payload: Uint8Array | string, meta: IngestMeta = {}): Promise<void> {
+    const r = decode(topic, payload)
+    if (!r.ok) {
+      this.#count('invalid')
+      this.#dead(topic, payload, meta, r.topic === undefined ? 'topic' : 'invalid', r.violations.map((v) => `${v.path || '(payload)'}: ${v.reason}`))
+      return
+    }
+    this.#count(r.kind)
+    switch (r.kind) {
+      case 'telemetry':
+        return this.#telemetry(r.topic, r.message, topic, payload, meta)
+      case 'birth':
+        return this.#birth(r.message)
+      case 'state':
+        return this.#state(r.topic, r.message)
+      case 'events':
+        return this.#event(r.topic, r.message, topic, payload, meta)
+      default:
+        // command/response: correlated by the command service (later); command: the cloud's own.
+        return
+    }
+  }
+
+  #birth(b: Birth): void {
+    const change = this.#o.registry.applyBirth(b)
+    this.#o.onChange?.(change)
+  }
+
+  #state(t: ParsedTopic, s: State): void {
+    const change = this.#o.registry.applyState(t.site, t.gateway, s, this.#o.now())
+    this.#o.onChange?.(change)
+  }
+
+  #event(t: ParsedTopic, e: DeviceEvent, topic: string, payload: Uint8Array | string, meta: IngestMeta): void {
+    const change = this.#o.registry.applyEvent(t.gateway, e)
+    if (change === undefined) {
+      this.#dead(topic, payload, meta, 'unknown_device', [`/device: no device ${JSON.stringify(e.device)} in the birth of gateway ${t.gateway}`])
+      return
+    }
+    this.#o.onChange?.(change)
+  }
+
+  async #telemetry(t: ParsedTopic, batch: TelemetryBatch, topic: string, payload: Uint8Array | string, meta: IngestMeta): Promise<void> {
+    const { registry } = this.#o
+    if (!registry.knowsGateway(t.gateway) && !(await registry.waitForBirth(t.gateway, this.#o.birthGraceMs))) {
+      this.#dead(topic, payload, meta, 'unknown_gateway', [`/gateway: no birth from gateway ${t.gateway} on site ${t.site}; a gateway must publish its birth before telemetry`])
+      return
+    }
+    const key = `${t.gateway}\u0000${batch.seq}`
+    const running = this.#inflight.get(key)
+    if (running !== undefined || this.#seen.get(t.gateway, batch.seq) !== undefined) {
+      this.#stats.duplicates++
+      return running
+    }
+    const now = this.#o.now()
+    const stored: StoredReading[] = []
+    const unknown: string[] = []
+    const future: string[] = []
+    batch.readings.forEach((r, i) => {
+      const d = registry.lookup(t.gateway, r.device)
+      if (d === undefined) unknown.push(`/readings/${i}/device: no device ${JSON.stringify(r.device)} in the birth of gateway ${t.gateway}`)
+      else if (r.ts > now + this.#o.maxFutureMs) future.push(`/readings/${i}/ts: ${new Date(r.ts).toISOString()} is ${Math.round((r.ts - now) / 1000)} s ahead of the cloud's clock (at most ${this.#o.maxFutureMs / 1000} s)`)
+      else stored.push({ site: t.site, gateway: t.gateway, device: r.device, kind: d.kind, ts: r.ts, values: r.values, errors: r.errors, historical: r.historical, seq: batch.seq })
+    })
+    if (unknown.length > 0) this.#dead(topic, payload, meta, 'unknown_device', unknown)
+    if (future.length > 0) this.#dead(topic, payload, meta, 'future_timestamp', future)
+    if (stored.length === 0) {
+      this.#remember.run(t.gateway, batch.seq, now)
+      return
+    }
+    while (this.#pending >= this.#o.maxPendingReadings && !this.#closed) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve))
+    const done = new Promise<void>((resolve, reject) => {
+      this.#queue.push({ readings: stored, gateway: t.gateway, seq: batch.seq, resolve, reject })
+    })
+    this.#pending += stored.length
+    this.#inflight.set(key, done)
+    this.#schedule()
+    try {
+      await done
+    } finally {
+      this.#inflight.delete(key)
+    }
+    for (const r of stored) if (!r.historical) registry.noteReading(r.gateway, r.device, r.ts, r.values)
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#writing !== undefined || this.#queue.length === 0) return
+    this.#scheduled = true
+    // setImmediate: let the messages of the same socket read join this write.
+    setImmediate(() => {
+      this.#scheduled = false
+      this.#writing = this.#flush().finally(() => {
+        this.#writing = undefined
+        this.#schedule()
+      })
+    })
+  }
+
+  async #flush(): Promise<void> {
+    const batch: Pending[] = []
+    let n = 0
+    while (this.#queue.length > 0 && (n === 0 || n + (this.#queue[0]?.readings.length ?? 0) <= this.#o.batchReadings)) {
+      const p = this.#queue.shift() as Pending
+      batch.push(p)
+      n += p.readings.length
+    }
+    const readings = batch.length === 1 ? (batch[0] as Pending).readings : batch.flatMap((p) => p.readings)
+    const started = performance.now()
+    try {
+      await this.#o.store.write(readings)
+      const at = this.#o.now()
+      this.#o.db.transaction(() => {
+        for (const p of batch) this.#remember.run(p.gateway, p.seq, at)
+      })()
+      this.#observe(performance.now() - started)
+      this.#stats.writes++
+      this.#stats.readingsStored += n
+      for (const p of batch) p.resolve()
+    } catch (e) {
+      this.#stats.writeErrors++
+      const err = e instanceof Error ? e : new Error(String(e))
+      for (const p of batch) p.reject(err)
+    } finally {
+      this.#pending -= n
+      while (this.#pending < this.#o.maxPendingReadings && this.#drainWaiters.length > 0) this.#drainWaiters.shift()?.()
+    }
+  }
+
+  #observe(ms: number): void {
+    this.#stats.latencySum += ms
+    const i = LATENCY_BOUNDS.findIndex((b) => ms <= b)
+    this.#stats.latency[i === -1 ? LATENCY_BOUNDS.length : i]! += 1
+  }
+
+  #count(kind: string): void {
+    this.#stats.messages[kind] = (this.#stats.messages[kind] ?? 0) + 1
+  }
+
+  #dead(topic: string, payload: Uint8Array | string, meta: IngestMeta, reason: string, detail: string[]): void {
+    this.#o.deadLetters.add({ topic, reason, detail, payload, ...(meta.client !== undefined ? { client: meta.client } : {}) })
+  }
+
+  /** Forgets (gateway, seq) pairs older than the dedupe window; returns how many. */
+  pruneDedupe(): number {
+    return this.#forget.run(this.#o.now() - this.#o.dedupeWindowMs).changes
+  }
+
+  stats(): IngestStats {
+    let cumulative = 0
+    const buckets: Array<[number, number]> = LATENCY_BOUNDS.map((b, i) => [b, (cumulative += this.#stats.latency[i] ?? 0)])
+    buckets.push([Infinity, cumulative + (this.#stats.latency[LATENCY_BOUNDS.length] ?? 0)])
+    return {
+      messages: { ...this.#stats.messages },
+      readingsStored: this.#stats.readingsStored,
+      duplicates: this.#stats.duplicates,
+      deadLetters: this.#o.deadLetters.count(),
+      writes: this.#stats.writes,
+      writeErrors: this.#stats.writeErrors,
+      pendingReadings: this.#pending,
+      writeLatencyMs: { buckets, sum: this.#stats.latencySum, count: this.#stats.writes },
+    }
+  }
+
+  /** Waits for queued readings to be written; new messages after this are still accepted. */
+  async drain(): Promise<void> {
+    while (this.#queue.length > 0 || this.#writing !== undefined || this.#scheduled) {
+      await (this.#writing ?? new Promise((r) => setImmediate(r)))
+    }
+  }
+
+  /** Drains, then refuses to wait for capacity (waiters are released). */
+  async close(): Promise<void> {
+    await this.drain()
+    this.#closed = true
+    for (const w of this.#drainWaiters.splice(0)) w()
+  }
+}
