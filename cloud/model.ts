@@ -99,7 +99,7 @@ export interface RegistryDevice {
   availability: Availability
   /** Last error that made the device unavailable, or a profile mismatch reason. */
   lastError?: string
-  /** Last reading's sample time and values (live readings only). */
+  /** The newest reading's sample time, and the newest value of each point. */
   lastSeen?: number
   lastValues?: Record<string, PointValue>
 }
