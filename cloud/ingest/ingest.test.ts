@@ -6,7 +6,9 @@ import { encode, type TelemetryBatch } from '../../shared/mqtt/index.ts'
 import type { StoredReading, TelemetryStore } from '../model.ts'
 import { Registry } from '../registry/registry.ts'
 import { openStateDb, type StateDb } from '../state/db.ts'
+import { BINARIES, requireBinary } from '../../shared/test-support/binaries.ts'
 import { openTelemetryStore } from '../storage/index.ts'
+import { startInfluxd } from '../test-support/influxd.ts'
 import { DeadLetters } from './dead-letters.ts'
 import { Ingest, type IngestOptions } from './ingest.ts'
 import { BIRTH, GATEWAY, SITE, malformedCorpus } from './test-support/malformed.ts'
@@ -196,4 +198,35 @@ describe('ingest', () => {
     await ingest.handle(`${T}/events`, encode('events', { device: 'wl-1', ts: NOW, event: 'available' }))
     expect(registry.device(GATEWAY, 'wl-1')?.availability).toBe('available')
   })
+})
+
+describe('ingest into InfluxDB 1.x', () => {
+  it('acknowledges a partial write (400) instead of retrying it forever: refused lines become a dead letter, the rest is stored', async (ctx) => {
+    requireBinary(ctx, BINARIES.influxd)
+    const influx = await startInfluxd()
+    const dir = mkdtempSync(join(tmpdir(), 'muni-ingest-influx-'))
+    const db = openStateDb(join(dir, 'state.sqlite'))
+    const store = await openTelemetryStore({ kind: 'influxdb1', url: influx.url, database: 'partial' })
+    const registry = new Registry(db)
+    const dead = new DeadLetters(db)
+    const ingest = new Ingest({ store, registry, deadLetters: dead, db })
+    try {
+      await ingest.handle(`${T}/birth`, encode('birth', BIRTH))
+      await ingest.handle(`${T}/telemetry`, telemetry(1, [{ values: { level_m: 1.5 } }]))
+      // level_m is a float field now; a boolean in the same field is a type conflict InfluxDB refuses.
+      await ingest.handle(`${T}/telemetry`, telemetry(2, [{ ts: NOW - 10, values: { level_m: true } }, { device: 'pp-1', ts: NOW - 10, values: { pressure_bar: 2 } }]))
+      expect(dead.countByReason()).toEqual({ store_refused: 1 })
+      expect(dead.list({ limit: 1 })[0]?.detail[0]).toMatch(/^influxdb1: .*400/)
+      expect(await store.countByDevice()).toEqual(new Map([[`${GATEWAY}/wl-1`, 1], [`${GATEWAY}/pp-1`, 1]]))
+      // Acknowledged: a redelivery is a duplicate, not another refusal.
+      await ingest.handle(`${T}/telemetry`, telemetry(2, [{ ts: NOW - 10, values: { level_m: true } }]))
+      expect(ingest.stats()).toMatchObject({ duplicates: 1, writeErrors: 0 })
+    } finally {
+      await ingest.close()
+      await store.close()
+      db.close()
+      await influx.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
 })

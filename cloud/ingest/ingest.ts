@@ -73,6 +73,21 @@ interface Pending {
   reject: (e: Error) => void
 }
 
+/**
+ * A store error that redelivery cannot fix: an HTTP 400 from InfluxDB (a partial write:
+ * the good lines are stored, the named ones refused). Auth, availability and 5xx errors
+ * are not: the message stays unacknowledged and is retried.
+ */
+function permanentRefusal(e: unknown): { message: string; refused: readonly string[]; dropped?: number } | undefined {
+  const x = e as { status?: unknown; retryable?: unknown; refused?: unknown; dropped?: unknown; message?: unknown } | null
+  if (x === null || typeof x !== 'object' || x.status !== 400 || x.retryable !== false) return undefined
+  return {
+    message: String(x.message),
+    refused: Array.isArray(x.refused) ? (x.refused as string[]) : [],
+    ...(typeof x.dropped === 'number' ? { dropped: x.dropped } : {}),
+  }
+}
+
 const LATENCY_BOUNDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
 
 export class Ingest {
@@ -195,7 +210,9 @@ export class Ingest {
     } finally {
       this.#inflight.delete(key)
     }
-    for (const r of stored) if (!r.historical) registry.noteReading(r.gateway, r.device, r.ts, r.values)
+    // Backlog readings count too when they are the newest known: a device first read while
+    // the uplink was still connecting has only historical readings. (Alarms ignore them.)
+    for (const r of stored) registry.noteReading(r.gateway, r.device, r.ts, r.values)
   }
 
   #schedule(): void {
@@ -232,9 +249,30 @@ export class Ingest {
       this.#stats.readingsStored += n
       for (const p of batch) p.resolve()
     } catch (e) {
-      this.#stats.writeErrors++
-      const err = e instanceof Error ? e : new Error(String(e))
-      for (const p of batch) p.reject(err)
+      const refusal = permanentRefusal(e)
+      if (refusal !== undefined) {
+        // The store took what it could and refuses the rest for good (InfluxDB's 400 partial
+        // write): redelivery would be refused again, forever. Acknowledge, and keep the refused
+        // lines as a dead letter for an engineer.
+        this.#stats.writes++
+        this.#stats.readingsStored += n - (refusal.dropped ?? refusal.refused.length)
+        const first = batch[0] as Pending
+        this.#o.deadLetters.add({
+          topic: `muni/v1/${first.readings[0]?.site ?? '-'}/${first.gateway}/telemetry`,
+          reason: 'store_refused',
+          detail: [`${this.#o.store.name}: ${refusal.message}`, ...refusal.refused.slice(0, 20).map((l) => `refused: ${l}`)],
+          payload: refusal.refused.join('\n'),
+        })
+        const at = this.#o.now()
+        this.#o.db.transaction(() => {
+          for (const p of batch) this.#remember.run(p.gateway, p.seq, at)
+        })()
+        for (const p of batch) p.resolve()
+      } else {
+        this.#stats.writeErrors++
+        const err = e instanceof Error ? e : new Error(String(e))
+        for (const p of batch) p.reject(err)
+      }
     } finally {
       this.#pending -= n
       while (this.#pending < this.#o.maxPendingReadings && this.#drainWaiters.length > 0) this.#drainWaiters.shift()?.()

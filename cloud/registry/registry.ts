@@ -185,7 +185,7 @@ export class Registry implements RegistryView {
     return { type: 'availability', gateway, device: event.device, availability: d.availability, ...(d.lastError ? { reason: d.lastError } : {}) }
   }
 
-  /** Records a live reading as the device's last values (in memory; see `flushLastValues`). */
+  /** Records a reading as the device's last values when it is the newest seen (in memory; see `flushLastValues`). */
   noteReading(gateway: string, device: string, ts: number, values: Record<string, PointValue>): void {
     const d = this.#gateways.get(gateway)?.devices.get(device)
     if (d === undefined || (d.lastSeen !== undefined && d.lastSeen > ts)) return
