@@ -13,8 +13,8 @@
  * acknowledges a QoS 1 message exactly when it may (PUBACK after the store's commit)
  * and a failed write is redelivered by the gateway.
  *
- * Batching is group commit: while one write is in flight, the messages that arrive join
- * the next one (up to `batchReadings`); an idle pipeline writes at once. Batches grow with
+ * Batching is group commit: while writes are in flight (at most `concurrentWrites`), the
+ * messages that arrive join the next one (up to `batchReadings`); an idle pipeline writes at once. Batches grow with
  * load and latency stays at one write when the load is low. Backpressure: once
  * `maxPendingReadings` wait, `handle()` waits before queueing, which holds the PUBACK,
  * which makes the broker stop reading from that gateway — nothing is dropped.
@@ -34,6 +34,11 @@ export interface IngestOptions {
   db: StateDb
   /** Most readings in one store write (default 5,000, InfluxDB's sweet spot). */
   batchReadings?: number
+  /**
+   * Store writes in flight at once (default 2): while one batch is on its way to InfluxDB the
+   * next is being built, and influxd spreads concurrent writes over its cores.
+   */
+  concurrentWrites?: number
   /** Readings that may wait for a write before `handle()` itself waits (default 50,000). */
   maxPendingReadings?: number
   /** How long telemetry of a gateway without a birth waits for one (default 2,000 ms). */
@@ -99,7 +104,7 @@ export class Ingest {
   readonly #remember
   readonly #forget
   #pending = 0
-  #writing: Promise<void> | undefined
+  readonly #writing = new Set<Promise<void>>()
   #scheduled = false
   #closed = false
   readonly #stats = {
@@ -115,6 +120,7 @@ export class Ingest {
   constructor(o: IngestOptions) {
     this.#o = {
       batchReadings: 5000,
+      concurrentWrites: 2,
       maxPendingReadings: 50_000,
       birthGraceMs: 2000,
       maxFutureMs: 10 * 60_000,
@@ -216,15 +222,17 @@ export class Ingest {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#writing !== undefined || this.#queue.length === 0) return
+    if (this.#scheduled || this.#writing.size >= this.#o.concurrentWrites || this.#queue.length === 0) return
     this.#scheduled = true
     // setImmediate: let the messages of the same socket read join this write.
     setImmediate(() => {
       this.#scheduled = false
-      this.#writing = this.#flush().finally(() => {
-        this.#writing = undefined
+      const w: Promise<void> = this.#flush().finally(() => {
+        this.#writing.delete(w)
         this.#schedule()
       })
+      this.#writing.add(w)
+      this.#schedule()
     })
   }
 
@@ -316,8 +324,8 @@ export class Ingest {
 
   /** Waits for queued readings to be written; new messages after this are still accepted. */
   async drain(): Promise<void> {
-    while (this.#queue.length > 0 || this.#writing !== undefined || this.#scheduled) {
-      await (this.#writing ?? new Promise((r) => setImmediate(r)))
+    while (this.#queue.length > 0 || this.#writing.size > 0 || this.#scheduled) {
+      await (this.#writing.size > 0 ? Promise.all(this.#writing) : new Promise((r) => setImmediate(r)))
     }
   }
 

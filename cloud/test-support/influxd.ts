@@ -15,6 +15,8 @@ export interface TestServer {
   url: string
   /** The temp dir holding everything the server wrote. */
   dir: string
+  /** The server's process id (benchmarks read its CPU time from /proc). */
+  pid: number | undefined
   /** Kills the server (SIGTERM, then SIGKILL after 5 s) and removes its temp dir. Idempotent. */
   stop(): Promise<void>
 }
@@ -137,7 +139,7 @@ async function spawnOnce(o: SpawnServerOptions): Promise<TestServer> {
     try {
       const res = await fetch(url + o.readyPath, { signal: AbortSignal.timeout(1000) })
       await res.arrayBuffer()
-      if (res.ok) return { url, dir, stop }
+      if (res.ok) return { url, dir, pid: child.pid, stop }
     } catch {
       // not listening yet
     }

@@ -1,0 +1,242 @@
+/**
+ * `muni cloud`: the parts wired into one running service.
+ *
+ *   start(): state db → telemetry store → registry, dead letters, ingest
+ *            → broker (embedded Aedes, ingest in its `published` hook, before the PUBACK)
+ *              or consumer (external broker, shared subscription)
+ *            → API (Fastify) listening
+ *   stop():  API → broker/consumer (no new messages) → ingest drained → registry flushed → store, db
+ *
+ * Every part is reached through the interfaces of `model.ts`; this file only connects them.
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { buildApi, openTokenStore, type TokenStore } from './api/index.ts'
+import { startBroker, type Broker } from './broker/index.ts'
+import type { CloudConfig } from './config/config.ts'
+import { redactUrl, startExternalConsumer, type ExternalConsumer } from './consumer/external.ts'
+import { DeadLetters } from './ingest/dead-letters.ts'
+import { Ingest } from './ingest/ingest.ts'
+import { renderCloudMetrics } from './metrics.ts'
+import type { TelemetryStore } from './model.ts'
+import { Registry, type RegistryChange } from './registry/registry.ts'
+import { openStateDb, type StateDb } from './state/db.ts'
+import { openTelemetryStore } from './storage/index.ts'
+
+export interface CloudOptions {
+  /** One line per notable event (default: stderr). Never given a secret. */
+  log?: (line: string) => void
+  /** Fastify/pino logger option for the API (default off: the service logs through `log`). */
+  apiLogger?: boolean | object
+  /** Registry changes, for the alarm engine and tests. */
+  onChange?: (change: RegistryChange) => void
+}
+
+export interface CloudEndpoints {
+  /** The MQTT URL gateways connect to (embedded mode), e.g. mqtt://127.0.0.1:1883. */
+  mqtt?: string
+  /** The API base URL, e.g. http://127.0.0.1:8080. */
+  api: string
+}
+
+export class Cloud {
+  readonly config: CloudConfig
+  readonly #o: CloudOptions
+  readonly #log: (line: string) => void
+  #db: StateDb | undefined
+  #store: TelemetryStore | undefined
+  #tokens: TokenStore | undefined
+  #registry: Registry | undefined
+  #dead: DeadLetters | undefined
+  #ingest: Ingest | undefined
+  #broker: Broker | undefined
+  #consumer: ExternalConsumer | undefined
+  #api: FastifyInstance | undefined
+  #timers: NodeJS.Timeout[] = []
+  #endpoints: CloudEndpoints | undefined
+
+  constructor(config: CloudConfig, options: CloudOptions = {}) {
+    this.config = config
+    this.#o = options
+    this.#log = options.log ?? ((l) => process.stderr.write(`${l}\n`))
+  }
+
+  get endpoints(): CloudEndpoints {
+    if (this.#endpoints === undefined) throw new Error('the cloud is not started')
+    return this.#endpoints
+  }
+
+  get registry(): Registry {
+    if (this.#registry === undefined) throw new Error('the cloud is not started')
+    return this.#registry
+  }
+
+  get tokens(): TokenStore {
+    if (this.#tokens === undefined) throw new Error('the cloud is not started')
+    return this.#tokens
+  }
+
+  get store(): TelemetryStore {
+    if (this.#store === undefined) throw new Error('the cloud is not started')
+    return this.#store
+  }
+
+  get deadLetters(): DeadLetters {
+    if (this.#dead === undefined) throw new Error('the cloud is not started')
+    return this.#dead
+  }
+
+  get ingest(): Ingest {
+    if (this.#ingest === undefined) throw new Error('the cloud is not started')
+    return this.#ingest
+  }
+
+  async start(): Promise<CloudEndpoints> {
+    const c = this.config
+    try {
+      mkdirSync(c.dataDir, { recursive: true })
+      this.#db = openStateDb(join(c.dataDir, 'state.sqlite'))
+      this.#store = await openTelemetryStore(c.storage)
+      this.#tokens = openTokenStore(join(c.dataDir, 'tokens.sqlite'))
+      const registry = (this.#registry = new Registry(this.#db))
+      const dead = (this.#dead = new DeadLetters(this.#db))
+      const ingest = (this.#ingest = new Ingest({
+        store: this.#store,
+        registry,
+        deadLetters: dead,
+        db: this.#db,
+        batchReadings: c.ingest.batchReadings,
+        maxPendingReadings: c.ingest.maxPendingReadings,
+        maxFutureMs: c.ingest.maxFutureMs,
+        onChange: (change) => {
+          this.#logChange(change)
+          this.#o.onChange?.(change)
+        },
+      }))
+      this.#timers.push(setInterval(() => registry.flushLastValues(), 5000).unref(), setInterval(() => ingest.pruneDedupe(), 3_600_000).unref())
+      ingest.pruneDedupe()
+
+      let mqttUrl: string | undefined
+      const b = c.broker
+      if (b.mode === 'embedded') {
+        this.#broker = await startBroker({
+          host: b.host,
+          port: b.port,
+          allowAnonymous: b.allowAnonymous,
+          persistencePath: join(c.dataDir, 'broker.sqlite'),
+          ...(b.credentials !== undefined ? { credentialsFile: b.credentials } : {}),
+          ...(b.tls !== undefined ? { tls: b.tls } : {}),
+          ...(b.ws !== undefined ? { ws: b.ws } : {}),
+          onPublish: (packet, client) => ingest.handle(packet.topic, packet.payload as Buffer, client ? { client } : {}),
+          log: this.#log,
+        })
+        mqttUrl = `mqtt://${b.host}:${this.#broker.port}`
+        this.#log(`cloud: MQTT broker on ${mqttUrl}${b.allowAnonymous ? ' (DEVELOPMENT MODE: anonymous clients allowed)' : ''}`)
+      } else {
+        this.#consumer = startExternalConsumer({
+          url: b.url,
+          clientId: b.clientId,
+          group: b.group,
+          connections: b.connections,
+          ...(b.username !== undefined ? { username: b.username } : {}),
+          ...(b.password !== undefined ? { password: b.password } : {}),
+          ...(b.ca !== undefined ? { ca: b.ca } : {}),
+          handle: (topic, payload, meta) => ingest.handle(topic, payload, meta),
+          log: this.#log,
+        })
+        this.#log(`cloud: consuming from ${redactUrl(b.url)} as $share/${b.group} with ${b.connections} connection(s)`)
+      }
+
+      this.#api = await buildApi({
+        registry,
+        telemetry: this.#store,
+        deadLetters: dead,
+        tokens: this.#tokens,
+        health: () => this.#health(),
+        metrics: () => this.#metrics(),
+        ...(this.#o.apiLogger !== undefined ? { logger: this.#o.apiLogger } : {}),
+      })
+      await this.#api.listen({ host: c.api.host, port: c.api.port })
+      const addr = this.#api.server.address()
+      const port = typeof addr === 'object' && addr !== null ? addr.port : c.api.port
+      this.#endpoints = { api: `http://${c.api.host}:${port}`, ...(mqttUrl !== undefined ? { mqtt: mqttUrl } : {}) }
+      this.#log(`cloud: API on ${this.#endpoints.api} (OpenAPI at ${this.#endpoints.api}/docs); storage ${this.#store.name}`)
+      return this.#endpoints
+    } catch (e) {
+      await this.stop()
+      throw e
+    }
+  }
+
+  /** Resolves once the external consumer has subscribed (at once in embedded mode). */
+  async ready(): Promise<void> {
+    await this.#consumer?.ready
+  }
+
+  #health(): { ok: boolean; checks: Record<string, { ok: boolean; detail?: string }> } {
+    const checks: Record<string, { ok: boolean; detail?: string }> = {}
+    const s = this.#ingest?.stats()
+    checks.ingest = { ok: s !== undefined && s.pendingReadings < this.config.ingest.maxPendingReadings, detail: `${s?.pendingReadings ?? 0} readings pending` }
+    if (this.#consumer) {
+      const cs = this.#consumer.stats()
+      checks.broker = { ok: cs.connected === cs.connections, detail: `${cs.connected}/${cs.connections} connections up` }
+    } else {
+      checks.broker = { ok: this.#broker !== undefined, detail: this.#broker ? `${this.#broker.stats().clients} clients` : 'not started' }
+    }
+    return { ok: Object.values(checks).every((c) => c.ok), checks }
+  }
+
+  #metrics(): string {
+    if (!this.#ingest || !this.#dead || !this.#registry) return ''
+    const byAvailability: Record<string, number> = {}
+    const devices = this.#registry.devices()
+    for (const d of devices) byAvailability[d.availability] = (byAvailability[d.availability] ?? 0) + 1
+    const gateways: Record<string, number> = {}
+    for (const g of this.#registry.gateways()) gateways[g.state] = (gateways[g.state] ?? 0) + 1
+    return renderCloudMetrics({
+      ingest: this.#ingest.stats(),
+      deadLettersByReason: this.#dead.countByReason(),
+      devices: { total: devices.length, byAvailability },
+      gateways,
+      ...(this.#broker ? { broker: this.#broker.stats() as unknown as Record<string, number> } : this.#consumer ? { broker: this.#consumer.stats() } : {}),
+    })
+  }
+
+  #logChange(c: RegistryChange): void {
+    if (c.type === 'birth') this.#log(`cloud: birth of ${c.site}/${c.gateway} (session ${c.session}): ${c.added.length} device(s) added, ${c.removed.length} removed`)
+    else if (c.type === 'state') this.#log(`cloud: gateway ${c.site}/${c.gateway} is ${c.state} (session ${c.session})`)
+    else if (c.type === 'stale-state') this.#log(`cloud: ignored a state of ${c.site}/${c.gateway} from session ${c.session} (current ${c.current})`)
+    else this.#log(`cloud: device ${c.gateway}/${c.device} is ${c.availability}${c.reason ? ` (${c.reason})` : ''}`)
+  }
+
+  /** Stops everything; safe to call more than once, and after a failed start. */
+  async stop(): Promise<void> {
+    for (const t of this.#timers.splice(0)) clearInterval(t)
+    const step = async (what: string, f: (() => Promise<unknown> | unknown) | undefined): Promise<void> => {
+      if (f === undefined) return
+      try {
+        await f()
+      } catch (e) {
+        this.#log(`cloud: stop: ${what}: ${e instanceof Error ? e.message : String(e)}`)
+      }
+    }
+    const api = this.#api
+    const broker = this.#broker
+    const consumer = this.#consumer
+    const ingest = this.#ingest
+    const registry = this.#registry
+    const store = this.#store
+    const tokens = this.#tokens
+    const db = this.#db
+    this.#api = this.#broker = this.#consumer = this.#ingest = this.#store = this.#tokens = this.#db = undefined
+    await step('API', api && (() => api.close()))
+    await step('broker', broker && (() => broker.close()))
+    await step('consumer', consumer && (() => consumer.close()))
+    await step('ingest', ingest && (() => ingest.close()))
+    await step('registry', registry && (() => registry.flushLastValues()))
+    await step('storage', store && (() => store.close()))
+    await step('tokens', tokens && (() => tokens.close()))
+    await step('state', db && (() => db.close()))
+  }
+}
