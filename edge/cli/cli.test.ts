@@ -124,18 +124,3 @@ describe('muni profiles list / show / schema', () => {
     expect(r.out).toBe(readFileSync(join(PACKAGE_ROOT, 'firmware-profiles', 'profile.schema.json'), 'utf8'))
   })
 })
-
-describe('muni demo', () => {
-  it('publishes a telemetry batch the cloud-side decoder accepts, with the sentinel as an error', async () => {
-    const r = await muni('demo', '--json')
-    expect(r.code).toBe(0)
-    const decoded = decode(topics.telemetry('demo', 'gw-demo'), r.out)
-    expect(decoded.ok).toBe(true)
-    if (decoded.ok && decoded.kind === 'telemetry') {
-      expect(decoded.message.readings.length).toBe(readdirSync(join(PACKAGE_ROOT, 'firmware-profiles'), { recursive: true }).filter((f) => String(f).endsWith('.yaml')).length)
-      for (const reading of decoded.message.readings) {
-        expect(Object.values(reading.errors).map((e) => e.code)).toEqual(['sentinel'])
-      }
-    }
-  })
-})

@@ -1,99 +1,282 @@
 /**
- * `muni demo` — what `npm start` runs. It runs the part of the data path that exists:
- * profile → codec → wire contract. For every shipped firmware profile it builds the
- * register image a device would hold, reads it back through the codec into a reading
- * (with one point serving its "no measurement" sentinel, to show the values/errors
- * split), and encodes the telemetry batch the edge would publish, decoded again
- * exactly as the cloud will. Simulators, the edge agent and the cloud join as they land.
+ * `muni demo` — what `npm start` runs: the whole data path of the sample district on
+ * one machine, each part in its own process, as a deployment runs them:
+ *
+ *   muni cloud init  → a deployment folder: broker credentials per gateway, an admin token
+ *   muni cloud run   → embedded Aedes broker, ingest, SQLite storage, registry, HTTP API
+ *   muni sim         → the 35 simulated Modbus devices of simulators/districts/sample.yaml
+ *   muni edge run    → one edge agent per gateway, its config written from the sim's endpoints
+ *
+ * It waits until the API serves readings, prints the API URL and a token, and stops
+ * everything cleanly on Ctrl-C (or after --duration). The parts are started through the
+ * `muni` command, never imported: this file knows the other sides only by their CLIs.
+ * Child output goes to `<data>/logs/*.log`.
  */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
 import { Command } from 'commander'
-import { decodeBlocks, encodeImage, encodePoint, encodeRaw, readImage, writeWords, type Block, type Value } from '../../shared/codec/index.ts'
-import { decode, preparePublish, type Reading } from '../../shared/mqtt/index.ts'
-import type { ResolvedPoint, ResolvedProfile } from '../../shared/profile/resolve.ts'
-import type { Table } from '../../shared/profile/schema.ts'
-import { loadProfiles } from '../profiles/load.ts'
-import { renderTable } from './table.ts'
+import { stringify } from 'yaml'
+import { parseDistrict } from '../../shared/district/parse.ts'
+import type { District } from '../../shared/district/schema.ts'
+import { PACKAGE_ROOT } from './main.ts'
 
-const SITE = 'demo'
-const GATEWAY = 'gw-demo'
+const DISTRICT = join(PACKAGE_ROOT, 'simulators', 'districts', 'sample.yaml')
+const MUNI = join(PACKAGE_ROOT, 'edge', 'cli', 'muni.mjs')
+
+export interface DemoOptions {
+  data?: string
+  duration?: number
+  apiPort?: number
+  mqttPort?: number
+  pollMs: number
+  scenario?: string
+  speed?: number
+  json?: boolean
+}
 
 export function command(): Command {
   return new Command('demo')
-    .description('the main job on embedded defaults (npm start): every shipped profile through codec and wire contract')
-    .option('--json', 'print the telemetry batch as JSON only')
-    .action((opts: { json?: boolean }) => {
-      process.exitCode = run(opts.json === true)
+    .description('the main job on embedded defaults (npm start): the sample district simulated, one edge agent per gateway, and the cloud with its API')
+    .option('--data <dir>', 'keep everything in this folder (default: a new temporary folder)')
+    .option('--duration <s>', 'stop after S seconds (default: run until Ctrl-C)', Number)
+    .option('--api-port <n>', 'API port (default: a free port)', Number)
+    .option('--mqtt-port <n>', 'MQTT port (default: a free port)', Number)
+    .option('--poll-ms <n>', 'poll interval of every device, ms', Number, 2000)
+    .option('--scenario <name>', 'a simulator scenario to play: storm, pipe-burst, cover-theft, sensor-faults')
+    .option('--speed <n>', 'simulated seconds per second for the scenario', Number)
+    .option('--json', 'print one JSON line with the endpoints and token once readings flow')
+    .action(async (opts: DemoOptions) => {
+      process.exitCode = await runDemo(opts)
     })
 }
 
-/** A plausible value for a point: the middle of its valid range, else 0, false, or a short text. */
-function sampleValue(p: ResolvedPoint): Value {
-  if (p.type === 'bool' || p.type === 'bit') return false
-  if (p.type === 'string') return 'DEMO'.slice(0, p.registers * 2)
-  if (p.range?.min === undefined || p.range.max === undefined) return Math.max(0, p.range?.min ?? 0)
-  return (p.range.min + p.range.max) / 2
+interface Part {
+  name: string
+  child: ChildProcess
+  exited: Promise<number | null>
 }
 
-/** One reading of a simulated device of this profile, read back through the codec. */
-function readingFor(profile: ResolvedProfile, ts: number): { reading: Reading; skipped: string[] } {
-  const values: Record<string, Value> = {}
-  const skipped: string[] = []
-  for (const p of profile.points) {
-    const v = sampleValue(p)
-    const enc = encodePoint(p, v)
-    if (enc.ok) values[p.name] = v
-    else skipped.push(`${p.name}: ${enc.reason}`)
-  }
-  const image = encodeImage(profile.points, values)
-  // The first point that declares a sentinel serves it, as a device with a failed sensor does.
-  const failed = profile.points.find((p) => p.sentinels.length > 0 && p.name in values)
-  if (failed) writeWords(image, failed.table, failed.address, encodeRaw(failed, failed.sentinels[0] ?? 0))
-  const blocks: Block[] = []
-  for (const table of new Set<Table>(profile.points.map((p) => p.table))) {
-    const pts = profile.points.filter((p) => p.table === table)
-    const start = Math.min(...pts.map((p) => p.address))
-    const end = Math.max(...pts.map((p) => p.address + p.registers))
-    blocks.push({ table, start, data: readImage(image, table, start, end - start) })
-  }
-  const { values: decoded, errors } = decodeBlocks(profile.points, blocks)
-  return { reading: { device: profile.id.replace(/[@.]/g, '-'), ts, values: decoded, errors, historical: false }, skipped }
+interface SimDevice {
+  device: string
+  gateway: string
+  bus: string
+  profile: string
+  unit: number
+  transport: 'tcp' | 'rtu'
+  host?: string
+  port?: number
+  path?: string
+  baud?: number
+  parity?: string
+  stopBits?: number
 }
 
-function run(jsonOnly: boolean): number {
-  const lib = loadProfiles()
-  if (lib.issues.length > 0) {
-    process.stderr.write('the shipped profiles have problems; run `npx muni profiles validate`\n')
+export async function runDemo(o: DemoOptions): Promise<number> {
+  const started = Date.now()
+  const say = (s: string): void => void (o.json ? process.stderr : process.stdout).write(`${s}\n`)
+  const district = readDistrict()
+  const dir = resolve(o.data ?? mkdtempSync(join(tmpdir(), 'muni-demo-')))
+  mkdirSync(join(dir, 'logs'), { recursive: true })
+  mkdirSync(join(dir, 'edge'), { recursive: true })
+  const parts: Part[] = []
+  let stopping = false
+  const stopAll = async (): Promise<void> => {
+    stopping = true
+    // Edges first (their Last Will must not fire: they say offline themselves), then the sim, then the cloud.
+    for (const group of [parts.filter((p) => p.name.startsWith('edge')), parts.filter((p) => p.name === 'sim'), parts.filter((p) => p.name === 'cloud')]) {
+      for (const p of group) if (p.child.exitCode === null) p.child.kill('SIGTERM')
+      await Promise.all(
+        group.map(async (p) => {
+          const killer = setTimeout(() => p.child.kill('SIGKILL'), 8000)
+          await p.exited
+          clearTimeout(killer)
+        }),
+      )
+    }
+  }
+  const onSignal = (): void => {
+    if (stopping) process.exit(1)
+    say('\nstopping…')
+    void stopAll()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    const [apiPort, mqttPort] = [o.apiPort ?? (await freePort()), o.mqttPort ?? (await freePort())]
+    say(`muni-iot demo: ${district.district.name}, ${district.gateways.length} gateways, ${district.devices.length} devices; data in ${dir}`)
+
+    // The simulators start at once; the cloud after `init` made its credentials; the edges once both are up.
+    const sim = start('sim', ['sim', '--district', DISTRICT, '--free-ports', ...(o.scenario ? ['--scenario', o.scenario] : []), ...(o.speed ? ['--speed', String(o.speed)] : [])], dir, parts)
+    const devicesReady = lines(sim, district.devices.length)
+    devicesReady.catch(() => undefined) // awaited below; a failure before that must not be an unhandled rejection
+    const gatewayArgs = district.gateways.flatMap((g) => ['--gateway', `${g.site}/${g.id}`])
+    const init = await collect(start('init', ['cloud', 'init', join(dir, 'cloud'), ...gatewayArgs, '--api-port', String(apiPort), '--mqtt-port', String(mqttPort), '--json'], dir, parts))
+    if (init.code !== 0) throw new Error(`muni cloud init failed (see ${join(dir, 'logs', 'init.log')})`)
+    const setup = JSON.parse(init.lines.at(-1) ?? '{}') as { config: string; token: string; passwords: Record<string, string> }
+
+    const cloud = start('cloud', ['cloud', 'run', '--config', setup.config, '--ready-json'], dir, parts)
+    const [ready, devices] = await Promise.all([firstLine(cloud, (l) => l.startsWith('{"event":"ready"')), devicesReady])
+    const endpoints = JSON.parse(ready) as { api: string; mqtt: string }
+    const simDevices = devices.map((l) => JSON.parse(l) as SimDevice)
+
+    for (const g of district.gateways) {
+      const file = join(dir, 'edge', `${g.id}.yaml`)
+      writeFileSync(file, gatewayConfig(district, g.id, simDevices, endpoints.mqtt, join(dir, 'edge', `${g.id}-buffer.sqlite`), o.pollMs))
+      start(`edge-${g.id}`, ['edge', 'run', '--config', file], dir, parts, { MUNI_BROKER_PASSWORD: setup.passwords[g.id] ?? '' })
+    }
+
+    const first = await firstReadings(endpoints.api, setup.token, () => stopping || parts.some((p) => p.child.exitCode !== null && p.name !== 'init'))
+    const secs = ((Date.now() - started) / 1000).toFixed(1)
+    if (o.json) process.stdout.write(`${JSON.stringify({ event: 'ready', api: endpoints.api, mqtt: endpoints.mqtt, token: setup.token, dir, seconds: Number(secs), devicesWithReadings: first })}\n`)
+    say('')
+    say(`readings flow: ${first} device(s) reported within ${secs} s of start`)
+    say(`  API      ${endpoints.api}   (OpenAPI: ${endpoints.api}/docs)`)
+    say(`  token    ${setup.token}   (admin; stored hashed in ${join(dir, 'cloud', 'data', 'tokens.sqlite')})`)
+    say(`  MQTT     ${endpoints.mqtt}   (per-gateway credentials in ${join(dir, 'cloud', 'credentials.yaml')})`)
+    say(`  try      curl -H 'Authorization: Bearer ${setup.token}' ${endpoints.api}/api/v1/devices`)
+    say(`  logs     ${join(dir, 'logs')}`)
+    say('Ctrl-C stops everything.')
+    const ended = Promise.race(parts.filter((p) => p.name !== 'init').map((p) => p.exited.then(() => p.name)))
+    let durationTimer: NodeJS.Timeout | undefined
+    const outcome = await Promise.race([ended, new Promise<string>((resolve) => o.duration !== undefined && (durationTimer = setTimeout(() => resolve('duration'), o.duration * 1000)))])
+    clearTimeout(durationTimer)
+    if (!stopping && outcome !== 'duration') say(`${outcome} stopped unexpectedly (see ${join(dir, 'logs', `${outcome}.log`)}); stopping the rest`)
+    const unexpected = !stopping && outcome !== 'duration'
+    await stopAll()
+    return unexpected ? 1 : 0
+  } catch (e) {
+    process.stderr.write(`demo: ${e instanceof Error ? e.message : String(e)}\n`)
+    await stopAll()
     return 1
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
   }
-  const now = Date.now()
-  const profiles = [...lib.profiles.values()].sort((a, b) => a.id.localeCompare(b.id))
-  const results = profiles.map((p) => ({ profile: p, ...readingFor(p, now) }))
-  const batch = { gateway: GATEWAY, seq: 1, sentAt: now, readings: results.map((r) => r.reading) }
-  const out = preparePublish('telemetry', SITE, GATEWAY, batch)
-  const back = decode(out.topic, out.payload)
-  if (jsonOnly) {
-    process.stdout.write(`${JSON.stringify(batch, null, 2)}\n`)
-    return back.ok ? 0 : 1
-  }
-  const say = (s = ''): void => void process.stdout.write(`${s}\n`)
-  say(`muni-iot demo: ${profiles.length} firmware profiles, each read back through the register codec`)
-  say('(one point per device serves its "no measurement" sentinel: it lands in errors, never as a number)')
-  say()
-  for (const r of results) {
-    say(`${r.profile.id} (${r.profile.kind})`)
-    const rows = r.profile.points.map((p) => {
-      const e = r.reading.errors[p.name]
-      const v = r.reading.values[p.name]
-      return [p.name, v === undefined ? '' : String(v), p.unit ?? '', e ? `${e.code}${e.raw !== undefined ? ` (raw ${e.raw})` : ''}` : '']
-    })
-    say(renderTable(['POINT', 'VALUE', 'UNIT', 'ERROR'], rows))
-    for (const s of r.skipped) say(`  not simulated: ${s}`)
-    say()
-  }
-  say(`telemetry batch: ${out.topic}  (QoS ${out.qos}, ${out.payload.byteLength} bytes, ${batch.readings.length} readings)`)
-  if (back.ok) say('decoded by the wire contract exactly as the cloud will: accepted')
-  else for (const v of back.violations) say(`  rejected: ${v.path} ${v.reason}`)
-  say()
-  say('Next: `npx muni --help`; `npx muni profiles show ID` prints a register map.')
-  return back.ok ? 0 : 1
 }
+
+function readDistrict(): District {
+  const r = parseDistrict(readFileSync(DISTRICT, 'utf8'), DISTRICT)
+  if (!r.district) throw new Error(`${DISTRICT} has problems; run muni sim --district ${DISTRICT}`)
+  return r.district
+}
+
+/** A gateway config for one gateway of the district, its buses at the simulator's endpoints. */
+export function gatewayConfig(d: District, gatewayId: string, sim: readonly SimDevice[], mqttUrl: string, buffer: string, pollMs: number): string {
+  const g = d.gateways.find((x) => x.id === gatewayId)
+  if (g === undefined) throw new Error(`no gateway ${gatewayId} in the district`)
+  const mine = sim.filter((s) => s.gateway === gatewayId)
+  const buses = new Map<string, Record<string, unknown>>()
+  for (const s of mine) {
+    if (buses.has(s.bus)) continue
+    buses.set(
+      s.bus,
+      s.transport === 'tcp'
+        ? { id: s.bus, type: 'tcp', host: s.host, port: s.port, concurrency: 1 }
+        : { id: s.bus, type: 'rtu', path: s.path, baud: s.baud, parity: s.parity, stopBits: s.stopBits },
+    )
+  }
+  const devices = mine.map((s) => {
+    const dev = d.devices.find((x) => x.id === s.device)
+    return {
+      id: s.device,
+      bus: s.bus,
+      unit: s.unit,
+      profile: s.profile,
+      pollMs,
+      ...(dev?.location ? { location: dev.location } : {}),
+      ...(dev?.asset ? { asset: dev.asset } : {}),
+    }
+  })
+  const config = {
+    gateway: g.id,
+    site: g.site,
+    broker: { url: mqttUrl, username: g.id, passwordEnv: 'MUNI_BROKER_PASSWORD' },
+    buffer: { path: buffer },
+    buses: [...buses.values()],
+    devices,
+  }
+  return `# Written by muni demo for ${g.name ?? g.id}\n${stringify(config)}`
+}
+
+function start(name: string, args: string[], dir: string, parts: Part[], env: Record<string, string> = {}): Part {
+  const log = createWriteStream(join(dir, 'logs', `${name}.log`))
+  const child = spawn(process.execPath, [MUNI, ...args], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  child.stderr?.pipe(log)
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const part = { name, child, exited }
+  parts.push(part)
+  return part
+}
+
+/** Every stdout line of a part until it exits, and its exit code. */
+async function collect(p: Part): Promise<{ code: number | null; lines: string[] }> {
+  const out: string[] = []
+  const rl = createInterface({ input: p.child.stdout! })
+  rl.on('line', (l) => out.push(l))
+  const code = await p.exited
+  return { code, lines: out }
+}
+
+/** The first stdout line that matches; rejects if the part exits first. */
+function firstLine(p: Part, match: (l: string) => boolean): Promise<string> {
+  return lines(p, 1, match).then((l) => l[0] as string)
+}
+
+/** The first `n` matching stdout lines; rejects if the part exits first or 60 s pass. */
+function lines(p: Part, n: number, match: (l: string) => boolean = (l) => l.startsWith('{')): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const got: string[] = []
+    const rl = createInterface({ input: p.child.stdout! })
+    const timer = setTimeout(() => reject(new Error(`${p.name} did not start within 60 s`)), 60_000)
+    rl.on('line', (l) => {
+      if (!match(l) || got.length >= n) return
+      got.push(l)
+      if (got.length === n) {
+        clearTimeout(timer)
+        resolve(got)
+      }
+    })
+    void p.exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`${p.name} exited (code ${code}) before it was ready`))
+    })
+  })
+}
+
+/** Polls the API until at least one device has a reading; returns how many have. */
+async function firstReadings(api: string, token: string, abort: () => boolean): Promise<number> {
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    if (abort()) throw new Error('a part stopped before readings arrived')
+    try {
+      const r = await fetch(`${api}/api/v1/devices`, { headers: { authorization: `Bearer ${token}` } })
+      if (r.ok) {
+        const body = (await r.json()) as { devices?: Array<{ lastSeen?: number }> } | Array<{ lastSeen?: number }>
+        const list = Array.isArray(body) ? body : (body.devices ?? [])
+        const n = list.filter((d) => d.lastSeen !== undefined).length
+        if (n > 0) return n
+      }
+    } catch {
+      // not listening yet
+    }
+    await sleep(250)
+  }
+  throw new Error('no readings reached the API within 60 s')
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address()
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0))
+    })
+  })
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
