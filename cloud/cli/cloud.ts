@@ -73,45 +73,39 @@ export function command(): Command {
   const token = cloud.command('token').description('API tokens: create (shown once), list, revoke')
   token
     .command('create')
+    .description('create a token and print it (only this once); it is stored hashed')
     .option('--data <dir>', 'data folder', 'muni-data')
     .requiredOption('--name <name>', 'who or what the token is for')
     .addOption(new Option('--role <role>', 'what it may do').choices(ROLES).default('viewer'))
-    .action((opts: { data: string; name: string; role: Role }) => {
-      const store = openTokenStore(join(resolve(opts.data), 'tokens.sqlite'))
-      try {
+    .action((opts: { data: string; name: string; role: Role }) =>
+      withTokens(opts.data, true, (store) => {
         const t = store.create(opts.name, opts.role)
         print(t.token)
         printErr(`token ${t.id} (${opts.role}) for ${opts.name}; it is shown only this once`)
-      } finally {
-        store.close()
-      }
-    })
+      }),
+    )
   token
     .command('list')
+    .description('list tokens: id, role, name (never the token)')
     .option('--data <dir>', 'data folder', 'muni-data')
-    .action((opts: { data: string }) => {
-      const store = openTokenStore(join(resolve(opts.data), 'tokens.sqlite'))
-      try {
-        for (const t of store.list()) print(`${t.id}\t${t.role}\t${t.name}`)
-      } finally {
-        store.close()
-      }
-    })
+    .action((opts: { data: string }) =>
+      withTokens(opts.data, false, (store) => {
+        for (const t of store.list()) print(`${t.id}\t${t.role}\t${t.name}${t.revokedAt !== undefined ? '\t(revoked)' : ''}`)
+      }),
+    )
   token
     .command('revoke')
+    .description('revoke a token by id; it stops working at once')
     .argument('<id>')
     .option('--data <dir>', 'data folder', 'muni-data')
-    .action((id: string, opts: { data: string }) => {
-      const store = openTokenStore(join(resolve(opts.data), 'tokens.sqlite'))
-      try {
+    .action((id: string, opts: { data: string }) =>
+      withTokens(opts.data, false, (store) => {
         if (!store.revoke(id)) {
-          printErr(`no token ${id}`)
+          printErr(`no active token ${id}`)
           process.exitCode = 1
         }
-      } finally {
-        store.close()
-      }
-    })
+      }),
+    )
 
   cloud
     .command('hash-password')
@@ -121,6 +115,23 @@ export function command(): Command {
     })
 
   return cloud
+}
+
+/** Opens the token store of a data folder (creating the folder only for `create`). */
+function withTokens(data: string, create: boolean, f: (store: ReturnType<typeof openTokenStore>) => void): void {
+  const folder = resolve(data)
+  if (create) mkdirSync(folder, { recursive: true })
+  else if (!existsSync(join(folder, 'tokens.sqlite'))) {
+    printErr(`no tokens in ${folder} (no tokens.sqlite); is --data the cloud's data folder?`)
+    process.exitCode = 1
+    return
+  }
+  const store = openTokenStore(join(folder, 'tokens.sqlite'))
+  try {
+    f(store)
+  } finally {
+    store.close()
+  }
 }
 
 function parsePort(v: string): number {

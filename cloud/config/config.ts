@@ -13,7 +13,7 @@ import { dirname, resolve } from 'node:path'
 import Type, { type Static } from 'typebox'
 import { Compile, type Validator } from 'typebox/compile'
 import { schemaErrors, toViolations, capViolations } from '../../shared/schema/violations.ts'
-import type { SourceIssue } from '../../shared/yaml/issue.ts'
+import { compareIssues, type SourceIssue } from '../../shared/yaml/issue.ts'
 import { issueAt, readYamlText, violationIssues } from '../../shared/yaml/source.ts'
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 })
@@ -134,7 +134,7 @@ export function loadCloudConfig(file: string | undefined, env: Env = process.env
   if (src.issues.length > 0) return { issues: src.issues }
   const value = src.value ?? {}
   const violations = capViolations(toViolations(schemaErrors(validator, value)))
-  if (violations.length > 0) return { issues: violationIssues(src, violations) }
+  if (violations.length > 0) return { issues: violationIssues(src, violations).sort(compareIssues) }
   return resolveCloudConfig(value as CloudConfigFile, dirname(resolve(file)), env, (path, reason) => issueAt(src, path, 'value', reason))
 }
 
