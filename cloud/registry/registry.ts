@@ -190,7 +190,8 @@ export class Registry implements RegistryView {
     const d = this.#gateways.get(gateway)?.devices.get(device)
     if (d === undefined || (d.lastSeen !== undefined && d.lastSeen > ts)) return
     d.lastSeen = ts
-    d.lastValues = { ...d.lastValues, ...values }
+    if (d.lastValues === undefined) d.lastValues = { ...values }
+    else Object.assign(d.lastValues, values)
     if (d.availability === 'unknown') d.availability = 'available'
     this.#dirty.add(key(gateway, device))
   }
@@ -276,14 +277,14 @@ export class Registry implements RegistryView {
     for (const g of this.#gateways.values()) {
       if (filter.site !== undefined && g.site !== filter.site) continue
       if (filter.gateway !== undefined && g.gateway !== filter.gateway) continue
-      for (const d of g.devices.values()) out.push({ ...d })
+      for (const d of g.devices.values()) out.push({ ...d, ...(d.lastValues ? { lastValues: { ...d.lastValues } } : {}) })
     }
     return out.sort((a, b) => a.gateway.localeCompare(b.gateway) || a.device.localeCompare(b.device))
   }
 
   device(gateway: string, device: string): RegistryDevice | undefined {
     const d = this.#gateways.get(gateway)?.devices.get(device)
-    return d === undefined ? undefined : { ...d }
+    return d === undefined ? undefined : { ...d, ...(d.lastValues ? { lastValues: { ...d.lastValues } } : {}) }
   }
 }
 

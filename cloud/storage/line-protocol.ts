@@ -49,28 +49,55 @@ export function toLineProtocol(readings: readonly StoredReading[]): string[] {
   return lines
 }
 
+/**
+ * Escaped field keys and series prefixes, memoised: point names and tag sets repeat on
+ * every reading, and the regex checks were most of the encoder's cost. Bounded: cleared
+ * past 10,000 entries (a district has far fewer series and point names).
+ */
+const fieldKeys = new Map<string, string>()
+const prefixes = new Map<string, string>()
+const CACHE_LIMIT = 10_000
+
+function fieldKey(r: StoredReading, point: string, suffix: string): string {
+  const name = point + suffix
+  let k = fieldKeys.get(name)
+  if (k === undefined) {
+    const reserved = reservedPointReason(point)
+    if (reserved) throw new Error(`line protocol: reading of ${r.gateway}/${r.device} at ${r.ts}: point ${reserved}`)
+    k = escapeKey(name)
+    if (fieldKeys.size >= CACHE_LIMIT) fieldKeys.clear()
+    fieldKeys.set(name, k)
+  }
+  return k
+}
+
+function seriesPrefix(r: StoredReading): string {
+  const id = `${r.kind}\u0000${r.site}\u0000${r.gateway}\u0000${r.device}`
+  let p = prefixes.get(id)
+  if (p === undefined) {
+    p = `${escapeMeasurement(r.kind)},device=${escapeKey(r.device)},gateway=${escapeKey(r.gateway)},kind=${escapeKey(r.kind)},site=${escapeKey(r.site)}`
+    if (prefixes.size >= CACHE_LIMIT) prefixes.clear()
+    prefixes.set(id, p)
+  }
+  return p
+}
+
 function readingLine(r: StoredReading): string {
   let fields = ''
-  const add = (key: string, encoded: string) => {
-    fields += `${fields === '' ? '' : ','}${escapeKey(key)}=${encoded}`
-  }
-  for (const [point, v] of Object.entries(r.values)) {
-    const reserved = reservedPointReason(point)
-    if (reserved) throw new Error(`line protocol: reading of ${r.gateway}/${r.device} at ${r.ts}: point ${reserved}`)
+  for (const point in r.values) {
+    const v = r.values[point]
+    let encoded: string
+    let suffix = ''
     if (typeof v === 'number') {
-      if (Number.isFinite(v)) add(point, String(v))
-      else add(point + ERROR_SUFFIX, quoteString('nan'))
-    } else if (typeof v === 'boolean') add(point, v ? 'true' : 'false')
-    else add(point, quoteString(v))
+      if (Number.isFinite(v)) encoded = String(v)
+      else (encoded = '"nan"'), (suffix = ERROR_SUFFIX)
+    } else if (typeof v === 'boolean') encoded = v ? 'true' : 'false'
+    else encoded = quoteString(v as string)
+    fields += `${fieldKey(r, point, suffix)}=${encoded},`
   }
-  for (const [point, e] of Object.entries(r.errors)) {
+  for (const point in r.errors) {
     if (point in r.values) continue // a wire reading never has both; the value wins
-    const reserved = reservedPointReason(point)
-    if (reserved) throw new Error(`line protocol: reading of ${r.gateway}/${r.device} at ${r.ts}: point ${reserved}`)
-    add(point + ERROR_SUFFIX, quoteString(e.code))
+    fields += `${fieldKey(r, point, ERROR_SUFFIX)}=${quoteString((r.errors[point] as { code: string }).code)},`
   }
-  add('historical', r.historical ? 'true' : 'false')
-  add('seq', `${Math.trunc(r.seq)}i`)
-  const tags = `device=${escapeKey(r.device)},gateway=${escapeKey(r.gateway)},kind=${escapeKey(r.kind)},site=${escapeKey(r.site)}`
-  return `${escapeMeasurement(r.kind)},${tags} ${fields} ${Math.trunc(r.ts)}`
+  return `${seriesPrefix(r)} ${fields}historical=${r.historical ? 'true' : 'false'},seq=${Math.trunc(r.seq)}i ${Math.trunc(r.ts)}`
 }
