@@ -13,7 +13,7 @@
  * Child output goes to `<data>/logs/*.log`.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -79,6 +79,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const started = Date.now()
   const say = (s: string): void => void (o.json ? process.stderr : process.stdout).write(`${s}\n`)
   const district = readDistrict()
+  const temporary = o.data === undefined
   const dir = resolve(o.data ?? mkdtempSync(join(tmpdir(), 'muni-demo-')))
   mkdirSync(join(dir, 'logs'), { recursive: true })
   mkdirSync(join(dir, 'edge'), { recursive: true })
@@ -119,15 +120,18 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const setup = JSON.parse(init.lines.at(-1) ?? '{}') as { config: string; token: string; passwords: Record<string, string> }
 
     const cloud = start('cloud', ['cloud', 'run', '--config', setup.config, '--ready-json'], dir, parts)
-    const [ready, devices] = await Promise.all([firstLine(cloud, (l) => l.startsWith('{"event":"ready"')), devicesReady])
-    const endpoints = JSON.parse(ready) as { api: string; mqtt: string }
-    const simDevices = devices.map((l) => JSON.parse(l) as SimDevice)
-
+    const cloudReady = firstLine(cloud, (l) => l.startsWith('{"event":"ready"'))
+    cloudReady.catch(() => undefined) // awaited below
+    const simDevices = (await devicesReady).map((l) => JSON.parse(l) as SimDevice)
+    // The edges start while the cloud is still starting: an agent that finds no broker yet
+    // keeps polling into its outbox and connects on its next retry.
+    const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
     for (const g of district.gateways) {
       const file = join(dir, 'edge', `${g.id}.yaml`)
-      writeFileSync(file, gatewayConfig(district, g.id, simDevices, endpoints.mqtt, join(dir, 'edge', `${g.id}-buffer.sqlite`), o.pollMs))
+      writeFileSync(file, gatewayConfig(district, g.id, simDevices, mqttUrl, join(dir, 'edge', `${g.id}-buffer.sqlite`), o.pollMs))
       start(`edge-${g.id}`, ['edge', 'run', '--config', file], dir, parts, { MUNI_BROKER_PASSWORD: setup.passwords[g.id] ?? '' })
     }
+    const endpoints = JSON.parse(await cloudReady) as { api: string; mqtt: string }
 
     const first = await firstReadings(endpoints.api, setup.token, () => stopping || parts.some((p) => p.child.exitCode !== null && p.name !== 'init'))
     const secs = ((Date.now() - started) / 1000).toFixed(1)
@@ -138,7 +142,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     say(`  token    ${setup.token}   (admin; stored hashed in ${join(dir, 'cloud', 'data', 'tokens.sqlite')})`)
     say(`  MQTT     ${endpoints.mqtt}   (per-gateway credentials in ${join(dir, 'cloud', 'credentials.yaml')})`)
     say(`  try      curl -H 'Authorization: Bearer ${setup.token}' ${endpoints.api}/api/v1/devices`)
-    say(`  logs     ${join(dir, 'logs')}`)
+    say(`  logs     ${join(dir, 'logs')}${temporary ? '   (a temporary folder, removed at exit; --data DIR keeps it)' : ''}`)
     say('Ctrl-C stops everything.')
     const ended = Promise.race(parts.filter((p) => p.name !== 'init').map((p) => p.exited.then(() => p.name)))
     let durationTimer: NodeJS.Timeout | undefined
@@ -155,6 +159,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    // A folder the demo made for itself goes with it; one given with --data stays.
+    if (temporary) rmSync(dir, { recursive: true, force: true })
   }
 }
 
