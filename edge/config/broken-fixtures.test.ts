@@ -25,7 +25,7 @@ const EXPECTED: Record<string, string[]> = {
   'unknown-field.yaml': [':6:3: broker.keepalive: unknown field (did you mean "keepaliveS"?)'],
   'missing-field.yaml': [':24:5: devices[1].profile: is required'],
   'bad-enum.yaml': [':17:13: buses[1].parity: must be one of "none", "even", "odd"'],
-  'bad-bus-type.yaml': [':10:11: buses[0].type: must be one of "tcp", "rtu"'],
+  'bad-bus-type.yaml': [':10:11: buses[0].type: must be one of "tcp", "rtu", "opcua"'],
   'bad-id.yaml': [
     ':2:10: gateway: must match pattern "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$" ' +
       '(ASCII letter or digit, then up to 63 letters, digits, _ or - (usable as an MQTT topic level))',
@@ -63,6 +63,15 @@ const EXPECTED: Record<string, string[]> = {
   'poll-and-pollms.yaml': [':25:5: devices[0].poll: give either pollMs (one interval for every point) or poll (an interval per poll class), not both'],
   'slow-faster-than-fast.yaml': [
     ':9:31: defaults.pollMs.slow: 1000 ms is shorter than the fast interval 5000 ms; slow points are polled less often than fast ones',
+  ],
+
+  // --- OPC UA ---
+  'opcua-bad-endpoint.yaml': [':15:15: buses[1].endpoint: must match pattern "^opc\\.tcp://[^/:\\s]+(:\\d+)?(/\\S*)?$" (opc.tcp://host[:port][/path] of the server)'],
+  'opcua-mode-without-policy.yaml': [':16:19: buses[1].securityMode: securityMode SignAndEncrypt needs a securityPolicy, e.g. Basic256Sha256'],
+  'opcua-device-with-unit.yaml': [':23:5: devices[1].unit: bus "plc-1" is OPC UA: its devices have no unit id; name the node of each point in nodes'],
+  'opcua-device-without-nodes.yaml': [':21:5: devices[1].nodes: is required on OPC UA bus "plc-1": the node of each point, e.g. pressure_bar: "ns=1;s=Pump1.Pressure"'],
+  'opcua-unknown-node-point.yaml': [
+    ':28:7: devices[1].nodes.temperature_degc: profile presstek-ptx40@5.2 has no point "temperature_degc" (`muni profiles show presstek-ptx40@5.2` lists them)',
   ],
 
   // --- everything at once ---

@@ -8,7 +8,9 @@
  * - one unit id per bus among the enabled devices (a disabled device may keep
  *   the unit id of the one that replaced it);
  * - every device names a profile of the library, and its deadband overrides
- *   name points of that profile;
+ *   (and, on OPC UA, its nodes) name points of that profile;
+ * - Modbus devices have a unit id and no nodes, OPC UA devices nodes and no unit id;
+ *   an OPC UA security mode with a matching policy, a password with a username;
  * - poll intervals not below MIN_POLL_MS, slow not faster than fast, backoff
  *   not starting above its maximum.
  *
@@ -143,6 +145,7 @@ export function checkConfig(src: YamlText, clean: (pointer: string) => boolean, 
       if (prev === undefined) busFirst.set(id, i)
       else problem(['buses', i, 'id'], `duplicate bus id "${id}" (first at line ${lineOf(['buses', prev, 'id'])})`)
     }
+    if (b.type === 'opcua') return checkOpcuaBus(i, b)
     if (b.type !== 'rtu') return
     const baud = int(['buses', i, 'baud'])
     if (baud !== undefined && !(BAUD_RATES as readonly number[]).includes(baud)) {
@@ -166,6 +169,29 @@ export function checkConfig(src: YamlText, clean: (pointer: string) => boolean, 
     }
   })
 
+  function checkOpcuaBus(i: number, b: Record<string, unknown>): void {
+    // OPC UA Part 4 §7.20: a mode without security has no policy, and a signed channel needs one.
+    const mode = str(['buses', i, 'securityMode'])
+    const policy = str(['buses', i, 'securityPolicy'])
+    const m = mode ?? DEFAULTS.opcua.securityMode
+    const p = policy ?? DEFAULTS.opcua.securityPolicy
+    if (m === 'None' && p !== 'None') problem(['buses', i, 'securityPolicy'], `${p} needs securityMode Sign or SignAndEncrypt; securityMode is None`)
+    if (m !== 'None' && p === 'None') problem(['buses', i, policy === undefined ? 'securityMode' : 'securityPolicy'], `securityMode ${m} needs a securityPolicy, e.g. Basic256Sha256`)
+    if (b.passwordEnv !== undefined && b.username === undefined) problem(['buses', i, 'passwordEnv'], 'a password needs username', 'key')
+  }
+
+  /** Point names of `field` (deadband, nodes) that the device's profile does not have. */
+  const knownPoints = (i: number, field: 'deadband' | 'nodes', profile: ProfileFacts | undefined, profileId: string | undefined): void => {
+    const map = raw(['devices', i, field])
+    if (!profile || profileId === undefined || !isRecord(map)) return
+    const names = profile.points.map((p) => p.name)
+    for (const point of Object.keys(map)) {
+      if (names.includes(point)) continue
+      const guess = closest(point, names)
+      problem(['devices', i, field, point], `profile ${profileId} has no point "${point}" (${guess === undefined ? `\`muni profiles show ${profileId}\` lists them` : `did you mean "${guess}"?`})`, 'key')
+    }
+  }
+
   // --- devices ---
   const devices = listAt(src.value, ['devices'])
   const deviceFirst = new Map<string, number>()
@@ -182,6 +208,13 @@ export function checkConfig(src: YamlText, clean: (pointer: string) => boolean, 
 
     const bus = str(['devices', i, 'bus'])
     const unit = int(['devices', i, 'unit'])
+    const opcua = bus !== undefined && busType.get(bus) === 'opcua'
+    if (opcua && d.unit !== undefined) problem(['devices', i, 'unit'], `bus "${bus}" is OPC UA: its devices have no unit id; name the node of each point in nodes`, 'key')
+    if (opcua && d.nodes === undefined) problem(['devices', i, 'nodes'], `is required on OPC UA bus "${bus}": the node of each point, e.g. pressure_bar: "ns=1;s=Pump1.Pressure"`, 'parent')
+    if (bus !== undefined && busType.has(bus) && !opcua) {
+      if (d.unit === undefined) problem(['devices', i, 'unit'], `is required on Modbus bus "${bus}"`, 'parent')
+      if (d.nodes !== undefined) problem(['devices', i, 'nodes'], `only OPC UA devices have nodes; bus "${bus}" is Modbus`, 'key')
+    }
     if (bus !== undefined && !busType.has(bus)) {
       problem(['devices', i, 'bus'], `no bus "${bus}" (${knownBuses.length > 0 ? `buses: ${knownBuses.join(', ')}` : 'no bus is defined'})`)
     } else if (bus !== undefined && unit !== undefined) {
@@ -205,15 +238,8 @@ export function checkConfig(src: YamlText, clean: (pointer: string) => boolean, 
     if (profileId !== undefined && options.profiles && profile === undefined) {
       problem(['devices', i, 'profile'], unknownProfile(profileId, [...options.profiles.keys()], options))
     }
-    const deadband = raw(['devices', i, 'deadband'])
-    if (profile && profileId !== undefined && isRecord(deadband)) {
-      const names = profile.points.map((p) => p.name)
-      for (const point of Object.keys(deadband)) {
-        if (names.includes(point)) continue
-        const guess = closest(point, names)
-        problem(['devices', i, 'deadband', point], `profile ${profileId} has no point "${point}" (${guess === undefined ? `\`muni profiles show ${profileId}\` lists them` : `did you mean "${guess}"?`})`, 'key')
-      }
-    }
+    knownPoints(i, 'deadband', profile, profileId)
+    knownPoints(i, 'nodes', profile, profileId)
 
     if (d.pollMs !== undefined && d.poll !== undefined) {
       problem(['devices', i, 'poll'], 'give either pollMs (one interval for every point) or poll (an interval per poll class), not both', 'key')

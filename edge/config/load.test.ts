@@ -87,7 +87,7 @@ describe('loadConfig', () => {
     const r = parse(edit('    profile: cividrain-mc200@2.1\n', '    profile: cividrain-mc200@2.1\n    poll: { slow: 120000 }\n    enabled: false\n'))
     expect(r.issues).toEqual([])
     const c = r.config
-    expect(c?.broker).toEqual({ url: 'mqtt://localhost:1883', scheme: 'mqtt', host: 'localhost', port: 1883, clientId: 'muni-edge-gw-test', keepaliveS: 60 })
+    expect(c?.broker).toEqual({ url: 'mqtt://localhost:1883', scheme: 'mqtt', host: 'localhost', port: 1883, clientId: 'muni-edge-gw-test', keepaliveS: 60, reconnectMaxS: 60 })
     expect(c?.buffer).toEqual({ path: resolve('buffer.sqlite'), maxReadings: 1_000_000, maxAgeH: 168 })
     expect(c?.http).toBeUndefined()
     expect(c?.profilesDir).toBe(DEFAULT_PROFILES_DIR)
@@ -97,7 +97,7 @@ describe('loadConfig', () => {
       // 3.5 characters of 11 bits at 9600 baud = 4.0104 ms, rounded up.
       { id: 'rs485-1', type: 'rtu', path: '/dev/ttyUSB0', baud: 9600, parity: 'none', dataBits: 8, stopBits: 1, timeoutMs: 1000, interFrameMs: 4.02 },
     ])
-    expect(c?.devices[0]).toEqual({ id: 'wl-01', bus: 'conv-1', unit: 1, profile: 'hydrolux-rl80@2.3', enabled: true, poll: { fast: 5000, slow: 60000 }, deadband: {}, heartbeatS: 900 })
+    expect(c?.devices[0]).toEqual({ id: 'wl-01', bus: 'conv-1', unit: 1, profile: 'hydrolux-rl80@2.3', nodes: {}, enabled: true, poll: { fast: 5000, slow: 60000 }, deadband: {}, heartbeatS: 900 })
     // poll classes fall back to the defaults one by one; the heartbeat is the profile's.
     expect(c?.devices[1]).toMatchObject({ enabled: false, poll: { fast: 5000, slow: 120000 }, heartbeatS: 3600 })
     expect(Object.isFrozen(c)).toBe(true)
@@ -300,5 +300,46 @@ describe('any input', () => {
       }),
       { numRuns: 300 },
     )
+  })
+})
+
+describe('OPC UA buses', () => {
+  const OPCUA = edit(
+    `devices:\n`,
+    `  - id: plc-1
+    type: opcua
+    endpoint: opc.tcp://10.0.0.20:4840/pumps
+    username: edge
+    passwordEnv: MUNI_TEST_OPCUA_PASSWORD
+devices:
+  - id: ps-01
+    bus: plc-1
+    profile: presstek-ptx40@5.2
+    nodes:
+      pressure_bar: ns=1;s=Pump1.Pressure
+      temperature_c: ns=1;s=Pump1.Temperature
+`,
+  )
+
+  it('resolves with defaults; the password comes from the environment and never prints', () => {
+    const r = parse(OPCUA, { env: { MUNI_TEST_OPCUA_PASSWORD: SECRET } })
+    expect(r.issues.map(formatIssue)).toEqual([])
+    const bus = r.config?.buses.find((b) => b.id === 'plc-1')
+    expect(bus).toMatchObject({ type: 'opcua', endpoint: 'opc.tcp://10.0.0.20:4840/pumps', securityMode: 'None', securityPolicy: 'None', mode: 'subscribe', samplingMs: 1000, timeoutMs: 5000, username: 'edge' })
+    expect(bus?.type === 'opcua' && bus.password?.reveal()).toBe(SECRET)
+    expect(JSON.stringify(r.config)).not.toContain(SECRET)
+    const device = r.config?.devices.find((d) => d.id === 'ps-01')
+    expect(device?.unit).toBeUndefined()
+    expect(device?.nodes).toEqual({ pressure_bar: 'ns=1;s=Pump1.Pressure', temperature_c: 'ns=1;s=Pump1.Temperature' })
+  })
+
+  it('names the unset password variable, a policy without a mode, and a Modbus device without a unit, each at its field', () => {
+    const text = edit('    endpoint: opc.tcp://10.0.0.20:4840/pumps\n', '    endpoint: opc.tcp://10.0.0.20:4840/pumps\n    securityPolicy: Basic256Sha256\n', OPCUA).replace('    unit: 1\n    profile: hydrolux-rl80@2.3\n', '    profile: hydrolux-rl80@2.3\n')
+    expect(issues(text)).toEqual([
+      'gw.yaml:21:21: buses[2].securityPolicy: Basic256Sha256 needs securityMode Sign or SignAndEncrypt; securityMode is None',
+      'gw.yaml:23:18: buses[2].passwordEnv: environment variable MUNI_TEST_OPCUA_PASSWORD is not set',
+      // The OPC UA device comes first (inserted before the others); wl-01 is devices[1], its `- id` on line 31.
+      'gw.yaml:31:5: devices[1].unit: is required on Modbus bus "conv-1"',
+    ])
   })
 })

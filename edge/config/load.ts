@@ -86,6 +86,7 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     baseDir: options.baseDir,
     profilesDir: library.dir,
     ...(secrets.brokerPassword !== undefined && { password: secrets.brokerPassword }),
+    busPasswords: secrets.busPasswords,
     ...(library.profiles !== undefined && { profiles: library.profiles }),
   })
   return { config: deepFreeze(config), issues: [] }

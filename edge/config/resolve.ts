@@ -7,10 +7,12 @@ import { resolve } from 'node:path'
 import type { Parity } from '../../shared/district/schema.ts'
 import type { ProfileFacts } from './checks.ts'
 import { interFrameMs } from './checks.ts'
-import { DEFAULTS, type BusFile, type DeviceFile, type GatewayConfigFile } from './schema.ts'
+import { DEFAULTS, type BusFile, type DeviceFile, type GatewayConfigFile, type OPCUA_SECURITY_MODES, type OPCUA_SECURITY_POLICIES } from './schema.ts'
 import type { Secret } from './secret.ts'
 
 export type BrokerScheme = 'mqtt' | 'mqtts' | 'ws' | 'wss'
+export type OpcuaSecurityMode = (typeof OPCUA_SECURITY_MODES)[number]
+export type OpcuaSecurityPolicy = (typeof OPCUA_SECURITY_POLICIES)[number]
 
 export interface TlsConfig {
   /** Absolute paths. */
@@ -35,6 +37,8 @@ export interface BrokerConfig {
   /** Present exactly when the scheme is encrypted (mqtts, wss). */
   readonly tls?: TlsConfig
   readonly keepaliveS: number
+  /** Longest wait between connection attempts, s. */
+  readonly reconnectMaxS: number
 }
 
 export interface PollIntervals {
@@ -65,13 +69,34 @@ export interface RtuBusConfig {
   readonly description?: string
 }
 
-export type BusConfig = TcpBusConfig | RtuBusConfig
+export interface OpcuaBusConfig {
+  readonly id: string
+  readonly type: 'opcua'
+  readonly endpoint: string
+  readonly securityMode: OpcuaSecurityMode
+  readonly securityPolicy: OpcuaSecurityPolicy
+  readonly username?: string
+  /** The environment variable the password was read from. */
+  readonly passwordEnv?: string
+  /** The password; prints as `[secret]`. */
+  readonly password?: Secret
+  readonly mode: 'subscribe' | 'poll'
+  readonly samplingMs: number
+  readonly timeoutMs: number
+  readonly description?: string
+}
+
+export type ModbusBusConfig = TcpBusConfig | RtuBusConfig
+export type BusConfig = ModbusBusConfig | OpcuaBusConfig
 
 export interface DeviceConfig {
   readonly id: string
   readonly bus: string
-  readonly unit: number
+  /** Modbus unit id; none on OPC UA. */
+  readonly unit?: number
   readonly profile: string
+  /** OPC UA: the NodeId of each point read, by point name; empty on Modbus. */
+  readonly nodes: Readonly<Record<string, string>>
   readonly name?: string
   readonly enabled: boolean
   /** Interval per poll class; `pollMs` sets both. */
@@ -110,7 +135,7 @@ const DEFAULT_PORTS: Readonly<Record<BrokerScheme, number>> = { mqtt: 1883, mqtt
 /** Applies defaults to a config that passed every check. */
 export function resolveConfig(
   file: GatewayConfigFile,
-  context: { baseDir: string; profilesDir: string; password?: Secret; profiles?: ReadonlyMap<string, ProfileFacts> },
+  context: { baseDir: string; profilesDir: string; password?: Secret; busPasswords?: ReadonlyMap<string, Secret>; profiles?: ReadonlyMap<string, ProfileFacts> },
 ): GatewayConfig {
   const abs = (p: string): string => resolve(context.baseDir, p)
   const url = new URL(file.broker.url)
@@ -146,6 +171,7 @@ export function resolveConfig(
       clientId: file.broker.clientId ?? `muni-edge-${file.gateway}`,
       ...(tls !== undefined && { tls }),
       keepaliveS: file.broker.keepaliveS ?? DEFAULTS.keepaliveS,
+      reconnectMaxS: file.broker.reconnectMaxS ?? DEFAULTS.reconnectMaxS,
     },
     buffer: {
       path: abs(file.buffer.path),
@@ -155,12 +181,29 @@ export function resolveConfig(
     ...(file.http !== undefined && { http: { port: file.http.port } }),
     profilesDir: context.profilesDir,
     defaults,
-    buses: file.buses.map((b) => resolveBus(b, defaults.timeoutMs)),
+    buses: file.buses.map((b) => resolveBus(b, defaults.timeoutMs, context.busPasswords?.get(b.id))),
     devices: file.devices.map((dev) => resolveDevice(dev, defaults.pollMs, context.profiles?.get(dev.profile))),
   }
 }
 
-function resolveBus(b: BusFile, timeoutMs: number): BusConfig {
+function resolveBus(b: BusFile, timeoutMs: number, password: Secret | undefined): BusConfig {
+  if (b.type === 'opcua') {
+    const o = DEFAULTS.opcua
+    return {
+      id: b.id,
+      type: 'opcua',
+      endpoint: b.endpoint,
+      securityMode: b.securityMode ?? o.securityMode,
+      securityPolicy: b.securityPolicy ?? o.securityPolicy,
+      ...(b.username !== undefined && { username: b.username }),
+      ...(b.passwordEnv !== undefined && { passwordEnv: b.passwordEnv }),
+      ...(password !== undefined && { password }),
+      mode: b.mode ?? o.mode,
+      samplingMs: b.samplingMs ?? o.samplingMs,
+      timeoutMs: b.timeoutMs ?? o.timeoutMs,
+      ...(b.description !== undefined && { description: b.description }),
+    }
+  }
   const common = { id: b.id, timeoutMs: b.timeoutMs ?? timeoutMs, ...(b.description !== undefined && { description: b.description }) }
   if (b.type === 'tcp') return { ...common, type: 'tcp', host: b.host, port: b.port, concurrency: b.concurrency ?? DEFAULTS.concurrency }
   return {
@@ -180,8 +223,9 @@ function resolveDevice(d: DeviceFile, poll: PollIntervals, profile: ProfileFacts
   return {
     id: d.id,
     bus: d.bus,
-    unit: d.unit,
+    ...(d.unit !== undefined && { unit: d.unit }),
     profile: d.profile,
+    nodes: { ...d.nodes },
     ...(d.name !== undefined && { name: d.name }),
     enabled: d.enabled ?? true,
     poll: d.pollMs !== undefined ? { fast: d.pollMs, slow: d.pollMs } : { fast: d.poll?.fast ?? poll.fast, slow: d.poll?.slow ?? poll.slow },

@@ -1,8 +1,8 @@
 /**
  * The gateway config: what one roadside gateway's `muni edge` agent connects to
- * (the MQTT broker), where it buffers readings, and which Modbus buses and
- * devices it polls. Field engineers write it on site; `load.ts` reports every
- * mistake as `file:line:column: field: reason`.
+ * (the MQTT broker), where it buffers readings, and which buses (Modbus TCP, Modbus
+ * RTU, OPC UA) and devices it reads. Field engineers write it on site; `load.ts`
+ * reports every mistake as `file:line:column: field: reason`.
  *
  * The vocabulary is the district description's (`shared/district/schema.ts`):
  * the same ids, bus types, unit ids and profile ids, so a district's gateway can
@@ -29,6 +29,7 @@ export const MIN_POLL_MS = 100
 /** What applies when the config does not say. */
 export const DEFAULTS = {
   keepaliveS: 60,
+  reconnectMaxS: 60,
   rejectUnauthorized: true,
   maxReadings: 1_000_000,
   maxAgeH: 168,
@@ -38,6 +39,7 @@ export const DEFAULTS = {
   backoff: { initialMs: 1_000, maxMs: 60_000 },
   concurrency: 1,
   dataBits: 8,
+  opcua: { securityMode: 'None', securityPolicy: 'None', mode: 'subscribe', samplingMs: 1_000, timeoutMs: 5_000 },
 } as const
 
 const Ms = (description: string) => Type.Integer({ exclusiveMinimum: 0, maximum: 86_400_000, description })
@@ -62,6 +64,9 @@ export const BrokerSchema = Type.Object(
     clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 65535, description: 'MQTT client id (default muni-edge-{gateway})' })),
     tls: Type.Optional(TlsSchema),
     keepaliveS: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'MQTT keep alive, seconds (MQTT 3.1.1 §3.1.2.10; default 60)' })),
+    reconnectMaxS: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 3600, description: 'longest wait between two connection attempts, seconds; the wait doubles from 1 s up to it (default 60)' }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -76,7 +81,13 @@ export const BufferSchema = Type.Object(
 )
 
 export const HttpSchema = Type.Object(
-  { port: Type.Integer({ minimum: 1, maximum: 65535, description: 'health and metrics port, bound to 127.0.0.1 only' }) },
+  {
+    port: Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      description: 'health and metrics port, bound to 127.0.0.1 only; 0: any free port, logged and written to {gateway}.state.json beside the buffer',
+    }),
+  },
   { additionalProperties: false },
 )
 
@@ -139,13 +150,44 @@ export const RtuBusSchema = Type.Object(
   { additionalProperties: false },
 )
 
-export const BusSchema = Type.Union([TcpBusSchema, RtuBusSchema])
+/** OPC UA security modes and policies (OPC UA Part 4 §7.20, Part 7 security policies) that node-opcua speaks. */
+export const OPCUA_SECURITY_MODES = ['None', 'Sign', 'SignAndEncrypt'] as const
+export const OPCUA_SECURITY_POLICIES = ['None', 'Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss'] as const
+/** Shortest sampling interval of an OPC UA device, ms (`edge/opcua/spec.ts`). */
+export const MIN_OPCUA_SAMPLING_MS = 50
+
+/**
+ * An OPC UA server: a pumping station's PLC or an OPC UA gateway. Its devices name the
+ * node of each point in `nodes`; they have no unit id.
+ */
+export const OpcuaBusSchema = Type.Object(
+  {
+    id: IdSchema,
+    type: Type.Literal('opcua'),
+    endpoint: Type.String({ pattern: '^opc\\.tcp://[^/:\\s]+(:\\d+)?(/\\S*)?$', description: 'opc.tcp://host[:port][/path] of the server' }),
+    securityMode: Type.Optional(Type.Enum(OPCUA_SECURITY_MODES, { description: 'message security (default None; production: SignAndEncrypt)' })),
+    securityPolicy: Type.Optional(Type.Enum(OPCUA_SECURITY_POLICIES, { description: 'security policy (default None; with Sign or SignAndEncrypt: e.g. Basic256Sha256)' })),
+    username: Type.Optional(Type.String({ minLength: 1, description: 'user name of the session (default anonymous)' })),
+    passwordEnv: Type.Optional(
+      Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'name of the environment variable that holds the OPC UA password' }),
+    ),
+    mode: Type.Optional(Type.Union([Type.Literal('subscribe'), Type.Literal('poll')], { description: 'subscribe: monitored items, report by exception (default); poll: one Read per interval' })),
+    samplingMs: Type.Optional(
+      Type.Integer({ minimum: MIN_OPCUA_SAMPLING_MS, maximum: 86_400_000, description: 'sampling and publishing interval (subscribe) or poll interval (poll), ms (default 1000)' }),
+    ),
+    timeoutMs: Type.Optional(Ms('OPC UA request timeout, ms (default 5000)')),
+    description: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+)
+
+export const BusSchema = Type.Union([TcpBusSchema, RtuBusSchema, OpcuaBusSchema])
 
 export const DeviceSchema = Type.Object(
   {
     id: IdSchema,
     bus: IdSchema,
-    unit: Type.Integer({ minimum: 0, maximum: 255, description: 'Modbus unit id: 1–247 on RTU, 0–255 on TCP' }),
+    unit: Type.Optional(Type.Integer({ minimum: 0, maximum: 255, description: 'Modbus unit id: 1–247 on RTU, 0–255 on TCP; required on Modbus buses, none on OPC UA' })),
     profile: ProfileIdSchema,
     name: Type.Optional(Type.String()),
     pollMs: Type.Optional(Ms('one interval for every point of the device, ms')),
@@ -156,6 +198,11 @@ export const DeviceSchema = Type.Object(
     deadband: Type.Optional(
       Type.Record(Type.String(), Type.Number({ minimum: 0 }), {
         description: "report-by-exception: smallest change worth publishing, per point name (overrides the profile's)",
+      }),
+    ),
+    nodes: Type.Optional(
+      Type.Record(Type.String(), Type.String({ minLength: 1, description: 'OPC UA NodeId, e.g. ns=1;s=Pump1.Speed (OPC UA Part 6 §5.3.1.10)' }), {
+        description: 'OPC UA buses only: the node read for each point of the profile, by point name; points without a node are not read',
       }),
     ),
     heartbeatS: Type.Optional(Type.Integer({ minimum: 1, description: "publish at least this often, s (default: the profile's)" })),
@@ -183,5 +230,6 @@ export const GatewayConfigSchema = Type.Object(
 export type GatewayConfigFile = Static<typeof GatewayConfigSchema>
 export type TcpBusFile = Static<typeof TcpBusSchema>
 export type RtuBusFile = Static<typeof RtuBusSchema>
+export type OpcuaBusFile = Static<typeof OpcuaBusSchema>
 export type BusFile = Static<typeof BusSchema>
 export type DeviceFile = Static<typeof DeviceSchema>

@@ -1,6 +1,6 @@
 /**
  * Secrets come from the environment, never from the file: the config names the
- * variable (`broker.passwordEnv: MUNI_BROKER_PASSWORD`) and the agent's
+ * variable (`broker.passwordEnv: MUNI_BROKER_PASSWORD`, an OPC UA bus's `passwordEnv`) and the agent's
  * environment holds the value (a systemd `EnvironmentFile=` readable by the agent
  * only, a container secret). A config can then be copied, committed and pasted
  * into a ticket without leaking anything. `${NAME}` is not expanded anywhere:
@@ -18,18 +18,37 @@ export type Env = Readonly<Record<string, string | undefined>>
 /** The secrets a config names, read from `env`, and the problems found. */
 export interface ResolvedSecrets {
   brokerPassword?: Secret
+  /** By OPC UA bus id. */
+  busPasswords: ReadonlyMap<string, Secret>
   issues: SourceIssue[]
 }
 
-/** Reads every secret the config names from `env`. Skipped when `passwordEnv` itself is invalid (`clean` says so). */
+/**
+ * Reads every secret the config names from `env`: the broker's password and each OPC UA
+ * bus's. A `passwordEnv` that is itself invalid (`clean` says so) is skipped.
+ */
 export function resolveSecrets(src: YamlText, env: Env, clean: (pointer: string) => boolean): ResolvedSecrets {
-  const broker = (src.value as { broker?: { passwordEnv?: unknown } } | null)?.broker
-  const name = broker?.passwordEnv
-  if (typeof name !== 'string' || !clean('/broker/passwordEnv')) return { issues: [] }
-  const value = env[name]
-  if (value === undefined) return { issues: [issueAt(src, ['broker', 'passwordEnv'], 'value', `environment variable ${name} is not set`)] }
-  if (value === '') return { issues: [issueAt(src, ['broker', 'passwordEnv'], 'value', `environment variable ${name} is empty`)] }
-  return { brokerPassword: new Secret(value), issues: [] }
+  const doc = src.value as { broker?: { passwordEnv?: unknown }; buses?: unknown } | null
+  const issues: SourceIssue[] = []
+  const read = (path: (string | number)[], name: unknown): Secret | undefined => {
+    if (typeof name !== 'string' || !clean(`/${path.join('/')}`)) return undefined
+    const value = env[name]
+    if (value === undefined || value === '') {
+      issues.push(issueAt(src, path, 'value', `environment variable ${name} is ${value === undefined ? 'not set' : 'empty'}`))
+      return undefined
+    }
+    return new Secret(value)
+  }
+  const brokerPassword = read(['broker', 'passwordEnv'], doc?.broker?.passwordEnv)
+  const busPasswords = new Map<string, Secret>()
+  if (Array.isArray(doc?.buses)) {
+    doc.buses.forEach((b: unknown, i: number) => {
+      const bus = b as { id?: unknown; passwordEnv?: unknown } | null
+      const secret = read(['buses', i, 'passwordEnv'], bus?.passwordEnv)
+      if (secret !== undefined && typeof bus?.id === 'string') busPasswords.set(bus.id, secret)
+    })
+  }
+  return { ...(brokerPassword !== undefined && { brokerPassword }), busPasswords, issues }
 }
 
 const PLACEHOLDER = /\$\{[^}\s]*\}?/

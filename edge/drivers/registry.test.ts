@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { ModbusTcpServer } from '../../simulators/modbus/tcp-server.ts'
-import type { BusFile } from '../config/schema.ts'
+import type { RtuBusFile, TcpBusFile } from '../config/schema.ts'
 import { ModbusRtuTransport } from './modbus-rtu.ts'
 import { ModbusTcpTransport } from './modbus-tcp.ts'
 import { createTransport, drivers, SCHEMES, type BusConfig, type DriverTransport } from './registry.ts'
@@ -34,8 +34,9 @@ describe('driver registry', () => {
   })
 
   it('takes the gateway config’s bus entries as they are', () => {
-    // Type-level contract with edge/config/schema.ts: a BusFile is a BusConfig.
-    const buses: BusFile[] = [
+    // Type-level contract with edge/config/schema.ts: a Modbus bus entry is a BusConfig
+    // (OPC UA buses are served per device by edge/opcua, not by a Transport).
+    const buses: Array<TcpBusFile | RtuBusFile> = [
       { id: 'cabinet', type: 'tcp', host: '10.0.0.7', port: 502, concurrency: 1, timeoutMs: 500 },
       { id: 'line-1', type: 'rtu', path: '/dev/ttyUSB0', baud: 19200, parity: 'even', stopBits: 1, interFrameMs: 3 },
     ]

@@ -4,10 +4,11 @@
  * path does. Two modes: `subscribe` (one subscription, a monitored item per point,
  * report by exception) and `poll` (one Read of every node per interval).
  *
- * Security: the client connects with MessageSecurityMode.None / SecurityPolicy.None.
- * That is for bench and lab use only; production must use SignAndEncrypt
- * (Basic256Sha256 or Aes256_Sha256_RsaPss, OPC UA Part 2 §6 / Part 7) with a client
- * certificate trusted by the PLC and the PLC's certificate in `pkiRoot/trusted`.
+ * Security: `security` (default MessageSecurityMode.None / SecurityPolicy.None, for
+ * bench and lab use); production uses SignAndEncrypt (Basic256Sha256 or
+ * Aes256_Sha256_RsaPss, OPC UA Part 2 §6 / Part 7) with a client certificate trusted by
+ * the PLC and the PLC's certificate in `pkiRoot/trusted`. `user` opens the session with
+ * a user name and password instead of anonymously (OPC UA Part 4 §7.36.4).
  *
  * Failures never throw out of the driver after `start()`: a bad node is a per-point
  * error, a lost connection is an `unavailable` event plus a reading whose every point
@@ -15,6 +16,7 @@
  */
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { format } from 'node:util'
 import {
   AttributeIds,
   ClientSubscription,
@@ -23,7 +25,11 @@ import {
   OPCUAClient,
   SecurityPolicy,
   TimestampsToReturn,
+  UserTokenType,
   resolveNodeId,
+  setDebugLogger,
+  setErrorLogger,
+  setWarningLogger,
   type ClientMonitoredItemGroup,
   type ClientSession,
   type DataValue,
@@ -41,6 +47,10 @@ export interface OpcuaDriverOptions {
   device: OpcuaDeviceSpec
   onReading: (reading: Reading) => void
   onEvent: (event: OpcuaDeviceEvent) => void
+  /** Message security (default None / None: lab only, see the header). */
+  security?: { mode: 'None' | 'Sign' | 'SignAndEncrypt'; policy: 'None' | 'Basic256Sha256' | 'Aes128_Sha256_RsaOaep' | 'Aes256_Sha256_RsaPss' }
+  /** User name and password of the session (default anonymous). */
+  user?: { username: string; password: string }
   /** PKI folder of the client certificate (created on first use). Default: `os.tmpdir()/muni-opcua-pki`. */
   pkiRoot?: string
   /** Connection attempts per connect round (node-opcua connectionStrategy.maxRetry). Default 2. */
@@ -140,9 +150,9 @@ export class OpcuaDriver {
     const client = OPCUAClient.create({
       applicationName: `muni-edge-${device.id}`,
       endpointMustExist: false,
-      // Lab setting, see the header: production needs SignAndEncrypt + certificates.
-      securityMode: MessageSecurityMode.None,
-      securityPolicy: SecurityPolicy.None,
+      // Default None / None is a lab setting, see the header.
+      securityMode: MessageSecurityMode[this.#o.security?.mode ?? 'None'],
+      securityPolicy: SecurityPolicy[this.#o.security?.policy ?? 'None'],
       connectionStrategy: { maxRetry: this.#o.connectRetries ?? 2, initialDelay: retry.initial, maxDelay: retry.max },
       clientCertificateManager: new OPCUACertificateManager({
         rootFolder: this.#o.pkiRoot ?? join(tmpdir(), 'muni-opcua-pki'),
@@ -174,7 +184,8 @@ export class OpcuaDriver {
     try {
       await client.connect(device.endpoint)
       if (this.#client !== client) return
-      const session = await client.createSession()
+      const user = this.#o.user
+      const session = await client.createSession(user === undefined ? undefined : { type: UserTokenType.UserName, userName: user.username, password: user.password })
       this.#session = session
       if (!this.#running) return
       this.#connected = true
@@ -347,6 +358,18 @@ export class OpcuaDriver {
   #reading(ts: number): Reading {
     return { device: this.#o.device.id, ts, values: {}, errors: {}, historical: false }
   }
+}
+
+/**
+ * Sends node-opcua's own log lines (it prints to stdout by default, e.g. "Creating default
+ * certificate") to `log`, one line each: a process whose stdout is a protocol, like
+ * `muni edge run`'s, must not get them there. The loggers are global to node-opcua.
+ */
+export function routeOpcuaLogs(log: (line: string) => void): void {
+  const to = (level: string) => (...args: unknown[]) => log(`node-opcua ${level}: ${format(...args).replace(/\s+/g, ' ').trim()}`)
+  setWarningLogger(to('warning'))
+  setErrorLogger(to('error'))
+  setDebugLogger(to('debug'))
 }
 
 function readFailure(e: unknown): PointError {

@@ -1,7 +1,8 @@
 /**
  * What the OPC UA driver needs to know about one device (a PLC or an OPC UA gateway):
  * where it is, how to sample it, and which nodes become which reading points. A plain
- * type for now; the gateway-config schema (TypeBox) will wrap it later.
+ * type: the gateway config (an `opcua` bus, a device with `nodes`) is mapped onto it by
+ * `edge/agent/description.ts` `opcuaDevices`.
  */
 import { POINT_NAME_PATTERN } from '../../shared/mqtt/messages.ts'
 import { ID_PATTERN } from '../../shared/mqtt/topics.ts'
