@@ -5,19 +5,20 @@
  * with shared/mqtt), `muni edge status`, /health and /metrics; and the process-level
  * guarantee that a kill -9 loses no reading (STYLE.md: spawn children, as pino does).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { encodePoint, type Value } from '../../shared/codec/index.ts'
-import { decode, filters, type Birth, type State, type TelemetryBatch } from '../../shared/mqtt/index.ts'
-import type { ResolvedProfile } from '../../shared/profile/resolve.ts'
+import { filters } from '../../shared/mqtt/index.ts'
+import { BINARIES, requireBinary } from '../../shared/test-support/binaries.ts'
 import { SimulatedDevice } from '../../simulators/device/device.ts'
+import { openPtyPair } from '../../simulators/modbus/pty-pair.ts'
+import { ModbusRtuServer } from '../../simulators/modbus/rtu-server.ts'
 import { ModbusTcpServer } from '../../simulators/modbus/tcp-server.ts'
-import { collect, freePort, startAedes, type AedesBroker, type Collector } from '../../simulators/test-support/broker.ts'
+import { collect, freePort, startAedes, type AedesBroker } from '../../simulators/test-support/broker.ts'
 import { MuniProcesses, runMuni, type MuniProcess } from '../../simulators/test-support/muni-process.ts'
-import { loadProfiles } from '../profiles/load.ts'
 import { Cleanup, until } from '../uplink/test-support/harness.ts'
+import { decoded, getText, profile, runAgent, swinging } from './test-support/e2e.ts'
 
 const SITE = 'site-e2e'
 const GATEWAY = 'gw-e2e'
@@ -26,35 +27,6 @@ const DEVICES = [
   { id: 'pp-01', unit: 2, profile: 'presstek-ptx40@5.2' },
   { id: 'mh-01', unit: 3, profile: 'cividrain-mc200@2.1' },
 ] as const
-
-const library = loadProfiles().profiles
-const profile = (id: string): ResolvedProfile => {
-  const p = library.get(id)
-  if (!p) throw new Error(`no shipped profile ${id}`)
-  return p
-}
-
-/** Numbers that swing between 30 % and 70 % of each readable point's range on every read, so report-by-exception sends every sweep. */
-function swinging(p: ResolvedProfile): () => Record<string, Value> {
-  let n = 0
-  return () => {
-    n++
-    const out: Record<string, Value> = {}
-    for (const pt of p.points) {
-      if (pt.type === 'bool' || pt.type === 'string') continue
-      const min = pt.range?.min ?? 0
-      const max = pt.range?.max ?? 100
-      for (const share of [n % 2 === 0 ? 0.3 : 0.7, n % 2 === 0 ? 0.25 : 0.75]) {
-        const v = Math.round(min + (max - min) * share)
-        if (encodePoint(pt, v).ok) {
-          out[pt.name] = v
-          break
-        }
-      }
-    }
-    return out
-  }
-}
 
 async function startModbus(cleanup: Cleanup): Promise<ModbusTcpServer> {
   const units = new Map(DEVICES.map((d) => [d.unit, new SimulatedDevice({ profile: profile(d.profile), source: swinging(profile(d.profile)) })]))
@@ -92,30 +64,6 @@ function gatewayYaml(opts: { dir: string; broker: string; modbusPort: number; de
   return `${lines.join('\n')}\n`
 }
 
-interface Seen {
-  births: Birth[]
-  states: State[]
-  batches: TelemetryBatch[]
-}
-
-/** Decodes everything the gateway published; a message that does not decode fails the test. */
-function decoded(c: Collector): Seen {
-  const seen: Seen = { births: [], states: [], batches: [] }
-  for (const m of c.messages) {
-    const r = decode(m.topic, m.payload)
-    if (!r.ok) throw new Error(`undecodable ${m.topic}: ${JSON.stringify(r)}`)
-    if (r.kind === 'birth') seen.births.push(r.message)
-    else if (r.kind === 'state') seen.states.push(r.message)
-    else if (r.kind === 'telemetry') seen.batches.push(r.message)
-  }
-  return seen
-}
-
-async function getText(url: string): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(3_000) })
-  return res.text()
-}
-
 const cleanup = new Cleanup()
 const procs = new MuniProcesses()
 let dir: string
@@ -131,14 +79,6 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-async function runAgent(config: string): Promise<{ proc: MuniProcess; health: string }> {
-  const proc = procs.spawn(['edge', 'run', '--config', config])
-  const [line] = await proc.lines(1, 15_000)
-  const m = /^health (http:\/\/127\.0\.0\.1:\d+)$/.exec(line ?? '')
-  if (!m?.[1]) throw new Error(`unexpected first line ${JSON.stringify(line)}; stderr ${proc.stderr()}`)
-  return { proc, health: m[1] }
-}
-
 function killHard(p: MuniProcess): Promise<void> {
   const exited = new Promise<void>((resolve) => p.child.once('exit', () => resolve()))
   if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL')
@@ -151,9 +91,14 @@ describe('muni edge run', () => {
     const sub = await collect(broker.url, filters.gateway(SITE, GATEWAY))
     cleanup.add(() => sub.close())
     const config = join(dir, 'gateway.yaml')
-    writeFileSync(config, gatewayYaml({ dir, broker: broker.url, modbusPort: modbus.port }).replace('PORT', String(await freePort())))
+    // http.port 0: any free port; the agent logs it and writes it beside the buffer.
+    writeFileSync(config, gatewayYaml({ dir, broker: broker.url, modbusPort: modbus.port }).replace('PORT', '0'))
 
-    const first = await runAgent(config)
+    const first = await runAgent(procs, config)
+    const port = new URL(first.health).port
+    expect(Number(port)).toBeGreaterThan(0)
+    expect(first.proc.stderr()).toContain(`health on http://127.0.0.1:${port}/health`)
+    expect(JSON.parse(readFileSync(join(dir, `${GATEWAY}.state.json`), 'utf8'))).toMatchObject({ pid: first.proc.child.pid, health: `http://127.0.0.1:${port}` })
     await until('birth and online', () => decoded(sub).births.length >= 1 && decoded(sub).states.some((s) => s.state === 'online'), 10_000)
     const birth = decoded(sub).births[0]!
     expect(birth).toMatchObject({ gateway: GATEWAY, site: SITE, agent: { name: 'muni-edge' } })
@@ -168,7 +113,7 @@ describe('muni edge run', () => {
       expect(Object.keys(r.values).length).toBeGreaterThan(0)
     }
 
-    const status = await runMuni(['edge', 'status', '--url', first.health], 10_000)
+    const status = await runMuni(['edge', 'status', '--config', config], 10_000)
     expect(status.code, status.stderr).toBe(0)
     for (const d of DEVICES) expect(status.stdout).toMatch(new RegExp(`^  ${d.id}  conv-1  available  last success`, 'm'))
     expect(status.stdout).toMatch(/^uplink {3}connected, session \d+, last publish/m)
@@ -193,7 +138,7 @@ describe('muni edge run', () => {
     const maxAtKill = Math.max(...seqsAtKill)
     await until('the Will', () => decoded(sub).states.some((s) => s.state === 'offline' && s.session === birth.session), 5_000)
 
-    const second = await runAgent(config)
+    const second = await runAgent(procs, config)
     await until('the second birth', () => decoded(sub).births.length >= 2, 10_000)
     expect(decoded(sub).births[1]!.session).toBe(birth.session + 1)
     // Every seq from the first to a few past the kill: nothing the broker had not acked is lost.
@@ -222,14 +167,49 @@ describe('muni edge run', () => {
     const stopped = await second.proc.stop(8_000)
     expect(stopped.code).toBe(0)
     expect(stopped.stderr).toMatch(/stopped/)
+    // A clean stop takes the state file with it: status no longer finds an agent.
+    expect(existsSync(join(dir, `${GATEWAY}.state.json`))).toBe(false)
+    const after = await runMuni(['edge', 'status', '--config', config], 10_000)
+    expect(after.code).toBe(1)
+    expect(after.stderr).toMatch(/http\.port is 0 and there is no .*gw-e2e\.state\.json: is `muni edge run` running\?/)
+  }, 40_000)
+
+  it('over Modbus RTU: devices on a socat pty pair served by the wire-timed RTU simulator publish their readings', async (ctx) => {
+    // A dead device on a shared RTU line is shown at the engine level with this same line
+    // (real driver, wire-timed slaves on a pty): edge/polling/engine.rtu.test.ts.
+    requireBinary(ctx, BINARIES.socat)
+    const pty = await openPtyPair()
+    cleanup.add(() => pty.close())
+    const rtuDevices = DEVICES.slice(0, 2)
+    const units = new Map(rtuDevices.map((d) => [d.unit, new SimulatedDevice({ profile: profile(d.profile), source: swinging(profile(d.profile)) })]))
+    const server = new ModbusRtuServer({ units, path: pty.a, baudRate: 9600, parity: 'even' })
+    await server.start()
+    cleanup.add(() => server.stop())
+    const sub = await collect(broker.url, filters.gateway(SITE, GATEWAY))
+    cleanup.add(() => sub.close())
+    const config = join(dir, 'gateway.yaml')
+    const yaml = gatewayYaml({ dir, broker: broker.url, modbusPort: 1 })
+      .replace('PORT', '0')
+      .replace('  - id: conv-1\n    type: tcp\n    host: 127.0.0.1\n    port: 1\n', `  - id: rs485-1\n    type: rtu\n    path: ${pty.b}\n    baud: 9600\n    parity: even\n    stopBits: 1\n`)
+      .replaceAll('bus: conv-1', 'bus: rs485-1')
+      .replace(/ {2}- id: mh-01\n(?: {4}.*\n)+/, '')
+    writeFileSync(config, yaml)
+    const { proc } = await runAgent(procs, config)
+    const readings = () => decoded(sub).batches.flatMap((b) => b.readings)
+    const ok = (id: string) => readings().filter((r) => r.device === id && Object.keys(r.values).length > 0 && Object.keys(r.errors).length === 0)
+    await until(() => `3 clean readings of each RTU device (got ${rtuDevices.map((d) => `${d.id}: ${ok(d.id).length}`).join(', ')}); stderr ${proc.stderr().slice(-1500)}`, () => rtuDevices.every((d) => ok(d.id).length >= 3), 20_000)
+    expect(decoded(sub).births[0]?.devices.map((d) => [d.device, d.bus, d.unit])).toEqual(rtuDevices.map((d) => [d.id, 'rs485-1', d.unit]))
+    expect(server.stats.answered).toBeGreaterThanOrEqual(6)
+    const stopped = await proc.stop(8_000)
+    expect(stopped.code).toBe(0)
   }, 40_000)
 
   it('a bus on a closed port: the agent keeps running and reports its devices unavailable', async () => {
     const modbus = await startModbus(cleanup)
     const config = join(dir, 'gateway.yaml')
-    // http.port is 1–65535 in the schema: a free one.
+    // A fixed http.port (the first test uses 0).
     writeFileSync(config, gatewayYaml({ dir, broker: broker.url, modbusPort: modbus.port, deadPort: await freePort() }).replace('PORT', String(await freePort())))
-    const { proc, health } = await runAgent(config)
+    const { proc, health } = await runAgent(procs, config)
     type H = { status: string; devices: { id: string; available: boolean }[]; buses: { id: string; error: string | null }[] }
     let h: H | undefined
     const read = async (): Promise<H> => JSON.parse(await getText(`${health}/health`)) as H

@@ -1,8 +1,10 @@
 /**
  * The edge agent: the parts wired into one running gateway.
  *
- *   start():  outbox.open → transports + polling engine → uplink.start → engine.start → health server
- *   stop():   health server → engine → uplink (retained offline) → outbox.close; each step bounded
+ *   start():  outbox.open → transports + polling engine → uplink.start → engine.start
+ *             → OPC UA drivers (node-opcua loaded only then) → health server
+ *             (its bound port written to `{gateway}.state.json` beside the buffer, state-file.ts)
+ *   stop():   state file → health server → engine → OPC UA drivers → uplink (retained offline) → outbox.close; each step bounded
  *
  * Readings go engine → `outbox.append` (durable on return) → `uplink.kick`; device events
  * go to `uplink.publishEvent`; commands come back through `handleCommand` onto the engine.
@@ -18,13 +20,15 @@ import { handleCommand, rememberingHandler, type CommandContext } from '../comma
 import type { GatewayConfig } from '../config/load.ts'
 import { createTransport, type DriverTransport } from '../drivers/registry.ts'
 import type { Transport } from '../drivers/transport.ts'
-import { HealthServer } from '../health/server.ts'
+import { HEALTH_HOST, HealthServer } from '../health/server.ts'
 import { Outbox } from '../outbox/index.ts'
 import { PollingEngine } from '../polling/engine.ts'
 import { loadProfiles } from '../profiles/load.ts'
 import { FileSessionStore, Uplink, type UplinkOutbox } from '../uplink/index.ts'
-import { birthDevices, driverBus, engineDescription, polledDevices } from './description.ts'
+import type { OpcuaDriver } from '../opcua/driver.ts'
+import { birthDevices, driverBus, engineDescription, modbusBuses, opcuaDevices, polledDevices } from './description.ts'
 import { AgentReport } from './report.ts'
+import { removeAgentState, stateFilePath, writeAgentState } from './state-file.ts'
 
 export const AGENT_NAME = 'muni-edge'
 
@@ -74,6 +78,8 @@ export class Agent {
   #health: HealthServer | undefined
   #report: AgentReport | undefined
   #sampler: NodeJS.Timeout | undefined
+  #statePath: string | undefined
+  readonly #opcua: OpcuaDriver[] = []
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new'
   #stopped: Promise<void> | undefined
 
@@ -105,7 +111,7 @@ export class Agent {
 
       const transports = new Map<string, Transport>()
       const drivers = new Map<string, DriverTransport>()
-      for (const bus of c.buses) {
+      for (const bus of modbusBuses(c)) {
         try {
           const t = createTransport(driverBus(bus))
           transports.set(bus.id, t)
@@ -123,7 +129,14 @@ export class Agent {
         onEvent: (e) => this.#onEvent(e),
       })
       this.#engine = engine
-      const report = new AgentReport({ config: c, outbox, engine, drivers, uplink: () => uplink })
+      const report = new AgentReport({
+        config: c,
+        outbox,
+        engine,
+        drivers,
+        uplink: () => uplink,
+        opcua: () => this.#opcua.map((d) => ({ device: d.device.id, bus: c.devices.find((x) => x.id === d.device.id)?.bus ?? '', available: d.available })),
+      })
       this.#report = report
 
       const devices = new Map(polledDevices(c, profiles).map(({ device, profile }) => [device.id, { profile }]))
@@ -157,6 +170,7 @@ export class Agent {
         birth: () => ({ gateway: c.gateway, site: c.site, agent: { name: AGENT_NAME, version: this.#o.version ?? '0.0.0' }, devices: birthList }),
         sessionStore: new FileSessionStore(join(dirname(c.buffer.path), `${c.gateway}.session.json`)),
         batch: { maxReadings: 500, maxBytes: 128 * 1024, maxDelayMs: 1_000 },
+        reconnect: { maxMs: c.broker.reconnectMaxS * 1_000 },
         onCommand: rememberingHandler((req) => {
           log(`command ${req.id}: ${req.type}${'device' in req ? ` ${String(req.device)}` : ''}`)
           return handleCommand(req, ctx)
@@ -171,6 +185,8 @@ export class Agent {
       await engine.start()
       for (const b of engine.status().buses) if (b.transportError !== undefined) log(`bus ${b.id}: cannot open: ${b.transportError}; retrying`)
 
+      await this.#startOpcua(profiles)
+
       // Latency samples are taken from the drivers' rings every second, so none is missed.
       this.#sampler = setInterval(() => report.sample(), 1_000)
       this.#sampler.unref()
@@ -179,7 +195,10 @@ export class Agent {
         const health = new HealthServer({ port: c.http.port, health: () => report.health(), metrics: () => report.metrics() })
         this.#health = health
         await health.start()
-        log(`health on http://127.0.0.1:${health.port}/health, metrics on /metrics`)
+        const url = `http://${HEALTH_HOST}:${health.port}`
+        log(`health on ${url}/health, metrics on /metrics`)
+        this.#statePath = stateFilePath(c)
+        writeAgentState(this.#statePath, { pid: process.pid, health: url, startedAt: new Date().toISOString() })
       }
       this.#state = 'running'
     } catch (e) {
@@ -199,13 +218,49 @@ export class Agent {
     const ms = this.#o.stopStepMs ?? 5_000
     const log = this.#log
     clearInterval(this.#sampler)
+    if (this.#statePath !== undefined) removeAgentState(this.#statePath)
     if (this.#health) await bounded('health server', this.#health.stop(), ms, log)
     if (this.#engine) await bounded('polling engine', this.#engine.stop(), ms, log)
+    for (const d of this.#opcua) await bounded(`OPC UA device ${d.device.id}`, d.stop(), ms, log)
     if (this.#uplink) await bounded('uplink', this.#uplink.stop(), ms, log)
     const outbox = this.#outbox
     if (outbox) await bounded('outbox', () => outbox.close(), ms, log)
     this.#state = 'stopped'
     log('stopped')
+  }
+
+  /**
+   * One OPC UA driver per device on an OPC UA bus; its readings and events take the
+   * Modbus devices' way (outbox, uplink). node-opcua is imported only here, when the
+   * gateway has such a device: loaded, it costs a gateway ~70 MB of RSS.
+   */
+  async #startOpcua(profiles: ReadonlyMap<string, ResolvedProfile>): Promise<void> {
+    const devices = opcuaDevices(this.config, profiles)
+    if (devices.length === 0) return
+    const { OpcuaDriver, routeOpcuaLogs } = await import('../opcua/driver.ts')
+    routeOpcuaLogs(this.#log)
+    const pkiRoot = join(dirname(this.config.buffer.path), 'opcua-pki')
+    await Promise.all(
+      devices.map(async ({ bus, spec }) => {
+        const driver = new OpcuaDriver({
+          device: spec,
+          onReading: (r) => this.#onReading(r),
+          onEvent: (e) => this.#onEvent(e),
+          security: { mode: bus.securityMode, policy: bus.securityPolicy },
+          ...(bus.username !== undefined && bus.password !== undefined && { user: { username: bus.username, password: bus.password.reveal() } }),
+          requestTimeoutMs: bus.timeoutMs,
+          pkiRoot,
+        })
+        this.#opcua.push(driver)
+        this.#log(`opcua ${spec.id}: ${bus.endpoint}, ${bus.mode} every ${bus.samplingMs} ms, ${spec.points.length} node(s), security ${bus.securityMode}/${bus.securityPolicy}`)
+        try {
+          // Resolves after the first connect round; a server that is away is retried by the driver.
+          await driver.start()
+        } catch (e) {
+          this.#log(`opcua ${spec.id}: not started: ${e instanceof Error ? e.message : String(e)}`)
+        }
+      }),
+    )
   }
 
   #loadProfiles(): ReadonlyMap<string, ResolvedProfile> {

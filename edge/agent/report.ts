@@ -20,6 +20,8 @@ export interface ReportSources {
   /** Drivers by bus id (a bus without a driver is absent). */
   readonly drivers: ReadonlyMap<string, DriverTransport>
   readonly uplink: () => Pick<Uplink, 'stats'> | undefined
+  /** The OPC UA devices and whether each answered last (undefined before its first connect outcome). */
+  readonly opcua?: () => readonly { readonly device: string; readonly bus: string; readonly available: boolean | undefined }[]
   readonly now?: () => number
 }
 
@@ -71,6 +73,10 @@ export class AgentReport {
       lastSuccessAt: d.lastSuccessAt ?? null,
       lastError: d.lastError ?? null,
     }))
+    for (const o of this.#s.opcua?.() ?? []) {
+      const availability = o.available === undefined ? 'unknown' : o.available ? 'available' : 'unavailable'
+      devices.push({ id: o.device, bus: o.bus, available: o.available === true, availability, lastSuccessAt: null, lastError: null })
+    }
     const buses = c.buses.map((b) => {
       const s = engine.buses.find((x) => x.id === b.id)
       return {

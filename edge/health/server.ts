@@ -16,7 +16,7 @@ export interface HealthReport {
   readonly backlog: { readonly readings: number; readonly oldestAgeS: number | null; readonly dropped: number }
   readonly buses: readonly {
     readonly id: string
-    readonly type: 'tcp' | 'rtu'
+    readonly type: 'tcp' | 'rtu' | 'opcua'
     readonly target: string
     readonly requests: number
     readonly failures: Readonly<Record<string, number>>
