@@ -5,17 +5,14 @@
  * Nothing printed ever contains a secret: the broker is shown as scheme, host
  * and port, and the password only as the name of its environment variable.
  */
-import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
-import { formatIssue, type SourceIssue } from '../../shared/yaml/issue.ts'
-import { Agent } from '../agent/agent.ts'
+import { readAgentState, stateFilePath } from '../agent/state-file.ts'
 import { loadConfig, type GatewayConfig } from '../config/load.ts'
 import { renderStatus } from '../health/status-text.ts'
+import { print, printErr, printIssues } from './output.ts'
 import { probeCommand } from './probe.ts'
+import { runCommand } from './run.ts'
 import { scanCommand } from './scan.ts'
-
-const print = (s: string): void => void process.stdout.write(`${s}\n`)
-const printErr = (s: string): void => void process.stderr.write(`${s}\n`)
 
 export function command(): Command {
   const edge = new Command('edge').description('the edge agent: validate a gateway config, run the agent, ask it for its status; probe and scan devices')
@@ -32,26 +29,17 @@ export function command(): Command {
       const { config, issues } = loadConfig(file)
       if (opts.json) print(JSON.stringify(config ? { ok: true, file, ...summary(config), issues } : { ok: false, file, issues }, null, 2))
       else if (config) print(renderSummary(file, config))
-      else {
-        for (const i of issues) printErr(issueLine(i))
-        printErr(`${issues.length} problem(s) in ${file}`)
-      }
+      else printIssues(file, issues)
       if (!config) process.exitCode = 1
     })
 
-  edge
-    .command('run')
-    .description('run the edge agent: poll the Modbus devices, keep readings in the outbox, publish them over MQTT; SIGINT/SIGTERM stop it cleanly')
-    .requiredOption('--config <file>', 'gateway config (YAML), e.g. /etc/muni/gateway.yaml')
-    .action(async (opts: { config: string }) => {
-      process.exitCode = await run(opts.config)
-    })
+  edge.addCommand(runCommand())
 
   edge
     .command('status')
     .description("show a running agent's buses, devices, backlog and last publish (from its /health)")
     .option('--url <url>', 'the agent health endpoint, e.g. http://127.0.0.1:9180')
-    .option('--config <file>', 'gateway config whose http.port the agent listens on')
+    .option('--config <file>', 'gateway config whose http.port the agent listens on (port 0: read from the state file beside the buffer)')
     .option('--json', 'print /health as it is')
     .action(async (opts: { url?: string; config?: string; json?: boolean }) => {
       process.exitCode = await status(opts)
@@ -60,42 +48,6 @@ export function command(): Command {
   edge.addCommand(probeCommand())
   edge.addCommand(scanCommand())
   return edge
-}
-
-async function run(file: string): Promise<number> {
-  const { config, issues } = loadConfig(file)
-  if (!config) {
-    for (const i of issues) printErr(issueLine(i))
-    printErr(`${issues.length} problem(s) in ${file}`)
-    return 1
-  }
-  const log = (line: string): void => printErr(`${new Date().toISOString()} ${line}`)
-  const agent = new Agent(config, { log, version: agentVersion() })
-  let stopping: Promise<void> | undefined
-  const stopped = new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        log(`${signal} again: exiting now`)
-        process.exit(1)
-      }
-      log(`${signal}: stopping`)
-      stopping = agent.stop().then(resolve)
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-  })
-  log(`gateway ${config.gateway} (site ${config.site}), config ${file}`)
-  try {
-    await agent.start()
-  } catch (e) {
-    log(`cannot start: ${e instanceof Error ? e.message : String(e)}`)
-    return 1
-  }
-  if (agent.httpPort !== undefined) print(`health http://127.0.0.1:${agent.httpPort}`)
-  await stopped
-  // Whatever a library left open must not keep a stopped agent alive.
-  setTimeout(() => process.exit(0), 2_000).unref()
-  return 0
 }
 
 async function status(opts: { url?: string; config?: string; json?: boolean }): Promise<number> {
@@ -107,15 +59,23 @@ async function status(opts: { url?: string; config?: string; json?: boolean }): 
     }
     const { config, issues } = loadConfig(opts.config)
     if (!config) {
-      for (const i of issues) printErr(issueLine(i))
-      printErr(`${issues.length} problem(s) in ${opts.config}`)
+      printIssues(opts.config, issues)
       return 1
     }
     if (config.http === undefined) {
       printErr(`${opts.config}: no http.port: the agent serves no health endpoint; add http: { port: 9180 }`)
       return 1
     }
-    base = `http://127.0.0.1:${config.http.port}`
+    if (config.http.port === 0) {
+      // Any free port: the running agent wrote the one it got beside its buffer.
+      const path = stateFilePath(config)
+      const state = readAgentState(path)
+      if (state === undefined) {
+        printErr(`${opts.config}: http.port is 0 and there is no ${path}: is \`muni edge run\` running?`)
+        return 1
+      }
+      base = state.health
+    } else base = `http://127.0.0.1:${config.http.port}`
   }
   const url = `${base.replace(/\/+$/, '')}/health`
   let body: unknown
@@ -130,19 +90,6 @@ async function status(opts: { url?: string; config?: string; json?: boolean }): 
   }
   print(opts.json ? JSON.stringify(body, null, 2) : renderStatus(body as Parameters<typeof renderStatus>[0], Date.now()))
   return 0
-}
-
-function agentVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
-  } catch {
-    return '0.0.0'
-  }
-}
-
-/** An issue as one line; a file that cannot be read has no position. */
-function issueLine(i: SourceIssue): string {
-  return i.line > 0 ? formatIssue(i) : `${i.file}: ${i.reason}`
 }
 
 /** What a field engineer checks after a validate: which gateway, which broker, how many of what. */
@@ -172,7 +119,7 @@ function summary(c: GatewayConfig) {
 function renderSummary(file: string, c: GatewayConfig): string {
   const s = summary(c)
   const auth = s.broker.username === null ? '' : `, user ${s.broker.username}${s.broker.passwordEnv === null ? '' : `, password from $${s.broker.passwordEnv}`}`
-  const buses = c.buses.map((b) => (b.type === 'tcp' ? `${b.id} (tcp ${b.host}:${b.port})` : `${b.id} (rtu ${b.path} ${b.baud} ${b.parity})`))
+  const buses = c.buses.map((b) => `${b.id} (${b.type === 'opcua' ? `opcua ${b.endpoint}` : b.type === 'tcp' ? `tcp ${b.host}:${b.port}` : `rtu ${b.path} ${b.baud} ${b.parity}`})`)
   const profiles = Object.entries(s.devicesByProfile).map(([p, n]) => `${n} ${p}`)
   return [
     `${file}: valid`,

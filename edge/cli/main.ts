@@ -7,7 +7,8 @@
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { Command, CommanderError } from 'commander'
+import { Command } from 'commander'
+import { parseToExitCode } from './exit-code.ts'
 
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -40,25 +41,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   for (const [cmd, entry] of entries) {
     if (chosen && cmd === name) {
       const mod = (await import(pathToFileURL(join(PACKAGE_ROOT, entry.module)).href)) as CommandModule
-      program.addCommand(returnInsteadOfExit(mod.command()))
+      program.addCommand(mod.command())
     } else {
       // Declared only, for help and suggestions; its module is not loaded.
       program.command(cmd).summary(entry.summary).description(entry.summary)
     }
   }
-  try {
-    process.exitCode = undefined
-    await program.parseAsync([...argv], { from: 'user' })
-    return typeof process.exitCode === 'number' ? process.exitCode : 0
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode
-    throw err
-  }
-}
-
-/** Commander exits the process on --help and errors; make it throw instead, at every depth, so main() returns the code. */
-function returnInsteadOfExit(cmd: Command): Command {
-  cmd.exitOverride()
-  for (const sub of cmd.commands) returnInsteadOfExit(sub)
-  return cmd
+  return parseToExitCode(program, argv)
 }

@@ -1,8 +1,18 @@
 #!/usr/bin/env node
-// The `muni` command. Plain JavaScript so npm can link it as a bin; it registers
+// The `muni` command. Plain JavaScript so npm can link it as a bin. `muni edge run`
+// runs the agent's precompiled bundle (agent-bundle.mjs); everything else registers
 // tsx's loader and hands over to the TypeScript entry point.
-import { register } from 'tsx/esm/api'
+import { agentBundle, isAgentRun, tuneV8ForAgent } from './agent-bundle.mjs'
 
-register()
-const { main } = await import('./main.ts')
-process.exitCode = await main(process.argv.slice(2))
+const argv = process.argv.slice(2)
+if (isAgentRun(argv)) tuneV8ForAgent()
+const bundle = isAgentRun(argv) ? agentBundle() : undefined
+if (bundle !== undefined) {
+  const { main } = await import(bundle)
+  process.exitCode = await main(argv)
+} else {
+  const { register } = await import('tsx/esm/api')
+  register()
+  const { main } = await import('./main.ts')
+  process.exitCode = await main(argv)
+}

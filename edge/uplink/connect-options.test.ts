@@ -9,7 +9,7 @@ describe('clientOptions', () => {
   it('MQTT 3.1.1, persistent session with the stable id, the Will of this session, no MQTT.js reconnect', () => {
     const will = lastWill('north', 'gw-01', 57)
     const o = clientOptions(broker, will, { connectTimeoutMs: 9_000, log: () => {} })
-    expect(o).toMatchObject({ protocolVersion: 4, clean: false, clientId: 'muni-edge-gw-01', keepalive: 45, connectTimeout: 9_000, reconnectPeriod: 0, resubscribe: false, username: 'gw-01' })
+    expect(o).toMatchObject({ protocolVersion: 4, clean: false, clientId: 'muni-edge-gw-01', keepalive: 45, connectTimeout: 9_000, reconnectPeriod: 0, resubscribe: false, writeCache: false, username: 'gw-01' })
     expect(o.will).toEqual({ topic: 'muni/v1/north/gw-01/state', payload: Buffer.from('{"state":"offline","session":57}'), qos: 1, retain: true })
     // A Buffer: mqtt-packet debug-logs strings it writes.
     expect(o.password).toEqual(Buffer.from('s3cret-pw'))
