@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- ingest [--messages N] [--gateways G] [--window W]`
+ * `npm run bench -- ingest [--messages N] [--gateways G] [--window W] [--only-pipeline]`
  *
  * Side by side in one run, the same load (G gateways × N telemetry batches of 50 readings,
  * QoS 1, at most W unacknowledged per gateway, from a separate load-generator process):
@@ -208,6 +208,12 @@ export default async function ingest(args: string[]): Promise<void> {
   process.stdout.write(`ingest: ${gateways} gateways × ${messages} batches × ${READINGS} readings = ${f0(total)} readings per run, ≤ ${window} unacknowledged per gateway\n`)
   const influx = await startInfluxd()
   try {
+    if (args.includes('--only-pipeline')) {
+      // For profiling (node --cpu-prof): the pipeline alone.
+      const r = await benchPipeline(influx, gateways, messages, window)
+      process.stdout.write(`${r.name}: ${f0(r.readings / (r.ms / 1000))} readings/s, ${f1((r.cpuMs / r.readings) * 1000)} CPU-ms / 1,000 readings\n`)
+      return
+    }
     const results = [await benchAedes(gateways, messages, window), await benchLineProtocol(influx, total), await benchPipeline(influx, gateways, messages, window)]
     process.stdout.write('\n| run | readings/s | CPU-ms / 1,000 readings (this process) | influxd CPU-ms / 1,000 | p50 ms | p99 ms | peak RSS MB |\n|---|---:|---:|---:|---:|---:|---:|\n')
     for (const r of results) {
