@@ -30,14 +30,27 @@ export function command(): Command {
     .command('run')
     .description('run the cloud service in the foreground; SIGINT/SIGTERM stop it cleanly')
     .option('--config <file>', 'cloud config (YAML); without it: embedded broker, SQLite storage and the API on 127.0.0.1, data in ./muni-data')
+    .option('--init <dir>', 'first set up a deployment in DIR as `muni cloud init` does (with --gateway), unless DIR has one; then run it')
+    .option('--gateway <site/gateway...>', 'with --init: a gateway to create credentials for (repeatable)')
     .option('--data <dir>', 'data folder (overrides dataDir)')
     .option('--mqtt-port <n>', 'embedded broker port (0: a free port)', parsePort)
     .option('--api-port <n>', 'API port (0: a free port)', parsePort)
-    .option('--ready-json', 'print one JSON line with the endpoints once started (for scripts)')
-    .action(async (opts: { config?: string; data?: string; mqttPort?: number; apiPort?: number; readyJson?: boolean }) => {
-      const loaded = loadCloudConfig(opts.config)
+    .option('--ready-json', 'print one JSON line with the endpoints once started (for scripts); with --init, first one with what init made')
+    .action(async (opts: { config?: string; init?: string; gateway?: string[]; data?: string; mqttPort?: number; apiPort?: number; readyJson?: boolean }) => {
+      let file = opts.config
+      if (opts.init !== undefined) {
+        file = join(resolve(opts.init), 'cloud.yaml')
+        if (!existsSync(file)) {
+          const code = await init(opts.init, { gateway: opts.gateway ?? [], json: opts.readyJson === true, event: true, ...ports(opts) })
+          if (code !== 0) {
+            process.exitCode = code
+            return
+          }
+        }
+      }
+      const loaded = loadCloudConfig(file)
       if (!loaded.config) {
-        printIssues(opts.config ?? '(defaults)', loaded.issues)
+        printIssues(file ?? '(defaults)', loaded.issues)
         process.exitCode = 1
         return
       }
@@ -181,7 +194,11 @@ async function run(config: CloudConfig, readyJson: boolean): Promise<number> {
   return 0
 }
 
-async function init(dir: string, o: { gateway: string[]; mqttPort?: number; apiPort?: number; json?: boolean }): Promise<number> {
+function ports(o: { mqttPort?: number; apiPort?: number }): { mqttPort?: number; apiPort?: number } {
+  return { ...(o.mqttPort !== undefined ? { mqttPort: o.mqttPort } : {}), ...(o.apiPort !== undefined ? { apiPort: o.apiPort } : {}) }
+}
+
+async function init(dir: string, o: { gateway: string[]; mqttPort?: number; apiPort?: number; json?: boolean; event?: boolean }): Promise<number> {
   const gateways: Array<{ site: string; gateway: string }> = []
   for (const g of o.gateway) {
     const [site, gateway, ...rest] = g.split('/')
@@ -224,7 +241,7 @@ async function init(dir: string, o: { gateway: string[]; mqttPort?: number; apiP
   const admin = tokens.create('admin (muni cloud init)', 'admin')
   tokens.close()
   if (o.json) {
-    print(JSON.stringify({ dir: root, config: join(root, 'cloud.yaml'), token: admin.token, passwords, cloudPassword }))
+    print(JSON.stringify({ ...(o.event ? { event: 'init' } : {}), dir: root, config: join(root, 'cloud.yaml'), token: admin.token, passwords, cloudPassword }))
   } else {
     print(`${root}/cloud.yaml, credentials.yaml, passwords.env (mode 600) written`)
     print(`admin API token (shown once): ${admin.token}`)

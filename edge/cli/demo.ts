@@ -2,8 +2,8 @@
  * `muni demo` — what `npm start` runs: the whole data path of the sample district on
  * one machine, each part in its own process, as a deployment runs them:
  *
- *   muni cloud init  → a deployment folder: broker credentials per gateway, an admin token
- *   muni cloud run   → embedded Aedes broker, ingest, SQLite storage, registry, HTTP API
+ *   muni cloud run --init → a deployment folder (broker credentials per gateway, an admin
+ *                      token), then embedded Aedes broker, ingest, SQLite storage, registry, HTTP API
  *   muni sim         → the 35 simulated Modbus devices of simulators/districts/sample.yaml
  *   muni edge run    → one edge agent per gateway, its config written from the sim's endpoints
  *
@@ -110,18 +110,16 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const [apiPort, mqttPort] = [o.apiPort ?? (await freePort()), o.mqttPort ?? (await freePort())]
     say(`muni-iot demo: ${district.district.name}, ${district.gateways.length} gateways, ${district.devices.length} devices; data in ${dir}`)
 
-    // The simulators start at once; the cloud after `init` made its credentials; the edges once both are up.
+    // The simulators and the cloud start at once; the edges once the simulators serve and the cloud made their credentials.
     const sim = start('sim', ['sim', '--district', DISTRICT, '--free-ports', ...(o.scenario ? ['--scenario', o.scenario] : []), ...(o.speed ? ['--speed', String(o.speed)] : [])], dir, parts)
     const devicesReady = lines(sim, district.devices.length)
     devicesReady.catch(() => undefined) // awaited below; a failure before that must not be an unhandled rejection
     const gatewayArgs = district.gateways.flatMap((g) => ['--gateway', `${g.site}/${g.id}`])
-    const init = await collect(start('init', ['cloud', 'init', join(dir, 'cloud'), ...gatewayArgs, '--api-port', String(apiPort), '--mqtt-port', String(mqttPort), '--json'], dir, parts))
-    if (init.code !== 0) throw new Error(`muni cloud init failed (see ${join(dir, 'logs', 'init.log')})`)
-    const setup = JSON.parse(init.lines.at(-1) ?? '{}') as { config: string; token: string; passwords: Record<string, string> }
-
-    const cloud = start('cloud', ['cloud', 'run', '--config', setup.config, '--ready-json'], dir, parts)
+    // One process sets up the deployment (credentials per gateway, an admin token) and runs it.
+    const cloud = start('cloud', ['cloud', 'run', '--init', join(dir, 'cloud'), ...gatewayArgs, '--api-port', String(apiPort), '--mqtt-port', String(mqttPort), '--ready-json'], dir, parts)
     const cloudReady = firstLine(cloud, (l) => l.startsWith('{"event":"ready"'))
     cloudReady.catch(() => undefined) // awaited below
+    const setup = JSON.parse(await firstLine(cloud, (l) => l.startsWith('{"event":"init"'))) as { token: string; passwords: Record<string, string> }
     const simDevices = (await devicesReady).map((l) => JSON.parse(l) as SimDevice)
     // The edges start while the cloud is still starting: an agent that finds no broker yet
     // keeps polling into its outbox and connects on its next retry.
@@ -133,7 +131,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     }
     const endpoints = JSON.parse(await cloudReady) as { api: string; mqtt: string }
 
-    const first = await firstReadings(endpoints.api, setup.token, () => stopping || parts.some((p) => p.child.exitCode !== null && p.name !== 'init'))
+    const first = await firstReadings(endpoints.api, setup.token, () => stopping || parts.some((p) => p.child.exitCode !== null))
     const secs = ((Date.now() - started) / 1000).toFixed(1)
     if (o.json) process.stdout.write(`${JSON.stringify({ event: 'ready', api: endpoints.api, mqtt: endpoints.mqtt, token: setup.token, dir, seconds: Number(secs), devicesWithReadings: first })}\n`)
     say('')
@@ -144,7 +142,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     say(`  try      curl -H 'Authorization: Bearer ${setup.token}' ${endpoints.api}/api/v1/devices`)
     say(`  logs     ${join(dir, 'logs')}${temporary ? '   (a temporary folder, removed at exit; --data DIR keeps it)' : ''}`)
     say('Ctrl-C stops everything.')
-    const ended = Promise.race(parts.filter((p) => p.name !== 'init').map((p) => p.exited.then(() => p.name)))
+    const ended = Promise.race(parts.map((p) => p.exited.then(() => p.name)))
     let durationTimer: NodeJS.Timeout | undefined
     const outcome = await Promise.race([ended, new Promise<string>((resolve) => o.duration !== undefined && (durationTimer = setTimeout(() => resolve('duration'), o.duration * 1000)))])
     clearTimeout(durationTimer)
@@ -200,7 +198,8 @@ export function gatewayConfig(d: District, gatewayId: string, sim: readonly SimD
   const config = {
     gateway: g.id,
     site: g.site,
-    broker: { url: mqttUrl, username: g.id, passwordEnv: 'MUNI_BROKER_PASSWORD' },
+    // reconnectMaxS 1: the agents start before the broker listens; they retry every second, not with backoff to a minute.
+    broker: { url: mqttUrl, username: g.id, passwordEnv: 'MUNI_BROKER_PASSWORD', reconnectMaxS: 1 },
     buffer: { path: buffer },
     buses: [...buses.values()],
     devices,
@@ -216,15 +215,6 @@ function start(name: string, args: string[], dir: string, parts: Part[], env: Re
   const part = { name, child, exited }
   parts.push(part)
   return part
-}
-
-/** Every stdout line of a part until it exits, and its exit code. */
-async function collect(p: Part): Promise<{ code: number | null; lines: string[] }> {
-  const out: string[] = []
-  const rl = createInterface({ input: p.child.stdout! })
-  rl.on('line', (l) => out.push(l))
-  const code = await p.exited
-  return { code, lines: out }
 }
 
 /** The first stdout line that matches; rejects if the part exits first. */
