@@ -115,7 +115,12 @@ describe('logging', () => {
       for (const role of ROLES) await g.app.inject({ url: '/api/v1/sites', headers: g.auth(role) })
       await g.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: g.auth('admin'), payload: { name: 'ci', role: 'viewer' } })
       await g.app.inject({ url: '/api/v1/sites', headers: { authorization: `Bearer muni_${'B'.repeat(43)}` } })
+      // The docs' browser paths: the token in the query string and in the cookie.
+      const docs = await g.app.inject({ url: `/docs/json?access_token=${g.token.viewer}` })
+      expect(docs.statusCode).toBe(200)
+      await g.app.inject({ url: '/docs/json', headers: { cookie: String(docs.headers['set-cookie']).split(';')[0] as string } })
       const log = lines.join('')
+      expect(log).toContain('access_token=[redacted]')
       expect(log).toContain('"url":"/api/v1/sites"') // the log is really captured
       expect(log).toContain('"authorization":"[redacted]"')
       for (const role of ROLES) expect(log).not.toContain(g.token[role])

@@ -30,7 +30,15 @@ export const DOCS_PREFIX = '/docs'
  * pino redaction: the bearer token never reaches a log line, whatever serializers a
  * caller configures (Fastify's default request serializer logs no headers at all).
  */
-const REDACT = { paths: ['req.headers.authorization', 'headers.authorization', 'request.headers.authorization'], censor: '[redacted]' }
+const REDACT = {
+  paths: ['req.headers.authorization', 'headers.authorization', 'request.headers.authorization', 'req.headers.cookie', 'headers.cookie', 'request.headers.cookie'],
+  censor: '[redacted]',
+}
+
+/** A docs token given as `?access_token=` (RFC 6750 §2.3) never reaches a log line either. */
+const redactUrl = (url: unknown): unknown => (typeof url === 'string' ? url.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]') : url)
+
+type ReqLike = { method?: string; url?: string; hostname?: string; host?: string; ip?: string; socket?: { remotePort?: number } }
 
 function loggerOption(logger: ApiDeps['logger']): boolean | object {
   if (logger === undefined || logger === false) return false
@@ -38,7 +46,14 @@ function loggerOption(logger: ApiDeps['logger']): boolean | object {
   // Keep a caller's own redact paths (pino takes a list or { paths, censor }).
   const theirs = base.redact
   const paths = Array.isArray(theirs) ? theirs : ((theirs as { paths?: string[] } | undefined)?.paths ?? [])
-  return { ...base, redact: { ...REDACT, paths: [...REDACT.paths, ...paths] } }
+  const serializers = (base.serializers ?? {}) as Record<string, (v: unknown) => unknown>
+  const theirReq = serializers.req
+  const req = (r: ReqLike): unknown => {
+    // Fastify's default request serializer's fields, with the URL's token redacted.
+    const out = (theirReq ? theirReq(r) : { method: r.method, url: r.url, host: r.host ?? r.hostname, remoteAddress: r.ip, remotePort: r.socket?.remotePort }) as Record<string, unknown>
+    return out && typeof out === 'object' ? { ...out, url: redactUrl(out.url) } : out
+  }
+  return { ...base, serializers: { ...serializers, req }, redact: { ...REDACT, paths: [...REDACT.paths, ...paths] } }
 }
 
 /**
@@ -54,7 +69,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(TypeBoxValidatorCompiler)
 
   installErrorHandlers(app)
-  installAuth(app, deps.tokens)
+  installAuth(app, deps.tokens, DOCS_PREFIX)
 
   const http = new HttpMetrics()
   app.addHook('onResponse', async (request, reply) => {

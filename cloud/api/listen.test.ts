@@ -59,8 +59,9 @@ describe('over loopback HTTP', () => {
     expect(await res.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' })
   })
 
-  it('serves Swagger UI', async () => {
-    const res = await fetch(`${base}/docs`)
+  it('serves Swagger UI to a token holder', async () => {
+    expect((await fetch(`${base}/docs`)).status).toBe(401)
+    const res = await fetch(`${base}/docs`, { headers: { authorization: `Bearer ${f.token.viewer}` } })
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toMatch(/^text\/html/)
   })

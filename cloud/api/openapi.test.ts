@@ -37,7 +37,7 @@ interface Operation {
 
 describe('OpenAPI at /docs/json', () => {
   it('is OpenAPI 3.1 and lists every registered route (HEAD and /docs aside)', async () => {
-    const res = await f.app.inject({ url: '/docs/json' })
+    const res = await f.app.inject({ url: '/docs/json', headers: f.auth('viewer') })
     expect(res.statusCode).toBe(200)
     const doc = res.json() as { openapi: string; paths: Record<string, Record<string, Operation>> }
     expect(doc.openapi).toBe('3.1.0')
@@ -49,7 +49,7 @@ describe('OpenAPI at /docs/json', () => {
   })
 
   it('gives every operation a 2xx response schema, error schemas, and its parameters', async () => {
-    const doc = (await f.app.inject({ url: '/docs/json' })).json() as { paths: Record<string, Record<string, Operation>> }
+    const doc = (await f.app.inject({ url: '/docs/json', headers: f.auth('viewer') })).json() as { paths: Record<string, Record<string, Operation>> }
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         const where = `${method.toUpperCase()} ${path}`
@@ -72,7 +72,7 @@ describe('OpenAPI at /docs/json', () => {
   })
 
   it('documents the telemetry query parameters', async () => {
-    const doc = (await f.app.inject({ url: '/docs/json' })).json() as { paths: Record<string, Record<string, Operation>> }
+    const doc = (await f.app.inject({ url: '/docs/json', headers: f.auth('viewer') })).json() as { paths: Record<string, Record<string, Operation>> }
     const op = doc.paths['/api/v1/devices/{gateway}/{device}/telemetry']?.get
     expect(op?.parameters?.filter((p) => p.in === 'query').map((p) => p.name).sort()).toEqual(['aggregate', 'every', 'from', 'limit', 'points', 'to'])
     expect(Object.keys(op?.responses ?? {}).sort()).toEqual(['200', '400', '401', '403', '404'])
@@ -80,10 +80,28 @@ describe('OpenAPI at /docs/json', () => {
 })
 
 describe('Swagger UI at /docs', () => {
-  it('serves HTML without a token', async () => {
-    const res = await f.app.inject({ url: '/docs' })
-    expect(res.statusCode).toBe(200)
-    expect(res.headers['content-type']).toMatch(/^text\/html/)
-    expect(res.body).toContain('Swagger UI')
+  it('needs a token like every route but /health', async () => {
+    for (const url of ['/docs', '/docs/json', '/docs/static/swagger-ui.css']) {
+      const res = await f.app.inject({ url })
+      expect(res.statusCode, url).toBe(401)
+    }
+    expect((await f.app.inject({ url: '/docs/json?access_token=muni_nope' })).statusCode).toBe(401)
+  })
+
+  it('takes the token as ?access_token= in a browser, and keeps it in an HttpOnly cookie for the UI files', async () => {
+    const token = (f.auth('viewer').authorization as string).replace(/^Bearer /, '')
+    const page = await f.app.inject({ url: `/docs?access_token=${encodeURIComponent(token)}` })
+    expect([200, 302]).toContain(page.statusCode)
+    const setCookie = String(page.headers['set-cookie'])
+    expect(setCookie).toMatch(/^muni_docs_token=[^;]+; Path=\/docs; HttpOnly; SameSite=Strict$/)
+    const cookie = setCookie.split(';')[0] as string
+    const ui = await f.app.inject({ url: '/docs', headers: { cookie } })
+    expect(ui.statusCode).toBe(200)
+    expect(ui.headers['content-type']).toMatch(/^text\/html/)
+    expect(ui.body).toContain('Swagger UI')
+    const css = await f.app.inject({ url: '/docs/static/swagger-ui.css', headers: { cookie } })
+    expect(css.statusCode).toBe(200)
+    const json = await f.app.inject({ url: '/docs/json', headers: { cookie } })
+    expect(json.statusCode).toBe(200)
   })
 })
