@@ -5,7 +5,7 @@
  * machine gets), once with MUNI_INFLUX_URL pointing at a real influxd.
  */
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -31,6 +31,20 @@ function connects(url: string): Promise<boolean> {
     s.once('connect', () => (s.destroy(), resolve(true)))
     s.once('error', () => resolve(false))
   })
+}
+
+/** Pids of the demo's parts: processes whose command line names its folder or that run in it (the sim), from /proc. */
+function partsOf(dir: string): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dir) || readlinkSync(`/proc/${entry}/cwd`) === dir) pids.push(Number(entry))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids
 }
 
 const servers: TestServer[] = []
@@ -108,6 +122,29 @@ describe('npm start (muni demo)', () => {
     await expect(connects(ready.mqtt)).resolves.toBe(false)
     expect(existsSync(ready.dir)).toBe(false)
   }, 120_000)
+
+  it('leaves no part running when the demo itself is killed with SIGKILL', async (ctx) => {
+    requireBinary(ctx, BINARIES.socat)
+    const child = spawn(process.execPath, ['edge/cli/muni.mjs', 'demo', '--json'], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
+    const ready = await new Promise<Ready>((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (l) => l.startsWith('{"event":"ready"') && resolve(JSON.parse(l) as Ready))
+      void exited.then(() => reject(new Error('demo exited before it was ready')))
+    })
+    try {
+      const muniParts = partsOf(ready.dir).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('muni.mjs'))
+      expect(muniParts.length).toBe(5) // sim, cloud, three edge agents (plus the sim's socat pairs)
+      child.kill('SIGKILL')
+      await exited
+      const deadline = Date.now() + 20_000
+      while (partsOf(ready.dir).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+      expect(partsOf(ready.dir)).toEqual([])
+      await expect(connects(ready.mqtt)).resolves.toBe(false)
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL')
+      for (const pid of partsOf(ready.dir)) process.kill(pid, 'SIGKILL')
+    }
+  }, 90_000)
 
   it('stores in InfluxDB when MUNI_INFLUX_URL is set', async (ctx) => {
     requireBinary(ctx, BINARIES.socat)

@@ -13,7 +13,7 @@
  * Child output goes to `<data>/logs/*.log`.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -209,9 +209,15 @@ export function gatewayConfig(d: District, gatewayId: string, sim: readonly SimD
 }
 
 function start(name: string, args: string[], dir: string, parts: Part[], env: Record<string, string> = {}): Part {
-  const log = createWriteStream(join(dir, 'logs', `${name}.log`))
-  const child = spawn(process.execPath, [MUNI, ...args], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  child.stderr?.pipe(log)
+  // stderr goes straight to the part's log file, not through this process, so a part can
+  // still log (and stop cleanly) after the demo is gone. stdin is a pipe the part watches
+  // (MUNI_STOP_WITH_PARENT, muni.mjs): if this process dies, even by SIGKILL, the pipe
+  // closes and every part stops itself.
+  const log = openSync(join(dir, 'logs', `${name}.log`), 'a')
+  const child = spawn(process.execPath, [MUNI, ...args], { cwd: dir, env: { ...process.env, ...env, MUNI_STOP_WITH_PARENT: '1' }, stdio: ['pipe', 'pipe', log] })
+  closeSync(log)
+  // After its start-up lines a part prints nothing on stdout; an EPIPE there must not kill it.
+  child.stdout?.on('error', () => undefined)
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   const part = { name, child, exited }
   parts.push(part)

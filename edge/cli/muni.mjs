@@ -5,6 +5,13 @@
 import { agentBundle, isAgentRun, tuneV8ForAgent } from './agent-bundle.mjs'
 
 const argv = process.argv.slice(2)
+// A part started by `muni demo` stops (SIGTERM, so cleanly) when the demo's end of its
+// stdin closes — also when the demo itself was killed with SIGKILL and could not stop it.
+if (process.env.MUNI_STOP_WITH_PARENT === '1') {
+  process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'))
+  process.stdin.resume()
+  process.stdin.unref?.()
+}
 if (isAgentRun(argv)) tuneV8ForAgent()
 const bundle = isAgentRun(argv) ? agentBundle() : undefined
 if (bundle !== undefined) {
