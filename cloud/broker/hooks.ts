@@ -32,6 +32,7 @@
  * there is no client left to redeliver it — and the failure is logged and counted.
  */
 import type { AedesOptions, Client, ConnectPacket, PublishPacket } from 'aedes'
+import { parseTopic } from '../../shared/mqtt/topics.ts'
 import { describeIdentity, mayReceive, publishDenial, subscribeDenial, type Identity } from './acl.ts'
 import type { Credential } from './credentials.ts'
 import { dummyHash } from './password.ts'
@@ -177,7 +178,7 @@ export function makeHooks(o: HookOptions) {
     if (hook === undefined) return accepted()
     const clientId = client?.id ?? (packet as { clientId?: string }).clientId
     const origin: PublishOrigin = { clientId, identity, will }
-    const concurrent = !will && packet.topic.endsWith('/telemetry')
+    const concurrent = !will && parseTopic(packet.topic)?.kind === 'telemetry'
     const all = (client && chains.get(client)) ?? Promise.resolve()
     const previous = concurrent ? ((client && gates.get(client)) ?? Promise.resolve()) : all
     const run = previous.then(async () => {

@@ -20,7 +20,7 @@
  * which makes the broker stop reading from that gateway — nothing is dropped.
  */
 import { decode, type Birth, type DeviceEvent, type State, type TelemetryBatch } from '../../shared/mqtt/index.ts'
-import type { ParsedTopic } from '../../shared/mqtt/topics.ts'
+import { topics, type ParsedTopic } from '../../shared/mqtt/topics.ts'
 import type { StoredReading, TelemetryStore } from '../model.ts'
 import type { Registry, RegistryChange } from '../registry/registry.ts'
 import type { StateDb } from '../state/db.ts'
@@ -266,7 +266,8 @@ export class Ingest {
         this.#stats.readingsStored += n - (refusal.dropped ?? refusal.refused.length)
         const first = batch[0] as Pending
         this.#o.deadLetters.add({
-          topic: `muni/v1/${first.readings[0]?.site ?? '-'}/${first.gateway}/telemetry`,
+          // A queued message always carries at least one reading (empty ones are never queued).
+          topic: topics.telemetry((first.readings[0] as StoredReading).site, first.gateway),
           reason: 'store_refused',
           detail: [`${this.#o.store.name}: ${refusal.message}`, ...refusal.refused.slice(0, 20).map((l) => `refused: ${l}`)],
           payload: refusal.refused.join('\n'),
