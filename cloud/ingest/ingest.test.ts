@@ -106,6 +106,34 @@ describe('ingest', () => {
     expect(await count()).toBe(3)
   })
 
+  it('hands durable readings to onStored in the order the writes started, even when they finish out of order; never a failed write', async () => {
+    const seen: number[][] = []
+    await ingest.close()
+    // The first write is slow and the second fast, so they finish in the other order.
+    const delays = [80, 0]
+    const inner = store
+    const slowFirst: TelemetryStore = {
+      name: 'slow-first',
+      write: async (r) => {
+        const d = delays.shift() ?? 0
+        if (d > 0) await new Promise((res) => setTimeout(res, d))
+        return inner.write(r)
+      },
+      query: (q) => inner.query(q),
+      countByDevice: () => inner.countByDevice(),
+      close: async () => {},
+    }
+    ingest = new Ingest({ store: slowFirst, registry, deadLetters: dead, db, batchReadings: 2, onStored: (rs) => seen.push(rs.map((r) => r.seq)) })
+    await ingest.handle(`${T}/birth`, encode('birth', BIRTH))
+    // One socket read: two messages of 2 readings → two writes of batchReadings 2, in flight together.
+    await Promise.all([ingest.handle(`${T}/telemetry`, telemetry(1, [{}, {}])), ingest.handle(`${T}/telemetry`, telemetry(2, [{}, {}]))])
+    expect(seen).toEqual([[1, 1], [2, 2]])
+    inner.failNext = 1
+    await expect(ingest.handle(`${T}/telemetry`, telemetry(3, [{}]))).rejects.toThrow(/disk full/)
+    await ingest.handle(`${T}/telemetry`, telemetry(3, [{}]))
+    expect(seen).toEqual([[1, 1], [2, 2], [3]])
+  })
+
   it('waits briefly for a birth that the broker handed over after the telemetry', async () => {
     const pending = ingest.handle(`${T}/telemetry`, telemetry(1, [{}]))
     await new Promise((r) => setTimeout(r, 50))

@@ -50,6 +50,13 @@ export interface IngestOptions {
   now?: () => number
   /** Registry changes (births, states, availability), for logs and alarms. */
   onChange?: (change: RegistryChange) => void
+  /**
+   * Readings that are now durable (the alarm engine evaluates them), called once per store
+   * write, in the order the writes were started even when they finish out of order, after
+   * the messages' `handle()` promises resolve. It must not throw (the service wraps it
+   * and logs); a throw that escapes is swallowed here, so it never fails a write. Readings refused for good by the store (a 400 partial write) are included.
+   */
+  onStored?: (readings: readonly StoredReading[]) => void
 }
 
 export interface IngestMeta {
@@ -96,7 +103,9 @@ function permanentRefusal(e: unknown): { message: string; refused: readonly stri
 const LATENCY_BOUNDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
 
 export class Ingest {
-  readonly #o: Required<Omit<IngestOptions, 'onChange'>> & Pick<IngestOptions, 'onChange'>
+  readonly #o: Required<Omit<IngestOptions, 'onChange' | 'onStored'>> & Pick<IngestOptions, 'onChange' | 'onStored'>
+  /** Writes started and not yet announced to `onStored`, in start order: readings once durable, null while writing or failed-unannounced. */
+  readonly #announce: Array<{ readings: readonly StoredReading[] | null; done: boolean }> = []
   readonly #queue: Pending[] = []
   readonly #inflight = new Map<string, Promise<void>>()
   readonly #drainWaiters: Array<() => void> = []
@@ -245,6 +254,8 @@ export class Ingest {
       n += p.readings.length
     }
     const readings = batch.length === 1 ? (batch[0] as Pending).readings : batch.flatMap((p) => p.readings)
+    const slot: { readings: readonly StoredReading[] | null; done: boolean } = { readings: null, done: false }
+    if (this.#o.onStored !== undefined) this.#announce.push(slot)
     const started = performance.now()
     try {
       await this.#o.store.write(readings)
@@ -256,6 +267,7 @@ export class Ingest {
       this.#stats.writes++
       this.#stats.readingsStored += n
       for (const p of batch) p.resolve()
+      slot.readings = readings
     } catch (e) {
       const refusal = permanentRefusal(e)
       if (refusal !== undefined) {
@@ -277,14 +289,32 @@ export class Ingest {
           for (const p of batch) this.#remember.run(p.gateway, p.seq, at)
         })()
         for (const p of batch) p.resolve()
+        slot.readings = readings
       } else {
         this.#stats.writeErrors++
         const err = e instanceof Error ? e : new Error(String(e))
         for (const p of batch) p.reject(err)
       }
     } finally {
+      slot.done = true
+      this.#announceStored()
       this.#pending -= n
       while (this.#pending < this.#o.maxPendingReadings && this.#drainWaiters.length > 0) this.#drainWaiters.shift()?.()
+    }
+  }
+
+  /** Hands finished writes to `onStored` in the order they started. */
+  #announceStored(): void {
+    const on = this.#o.onStored
+    if (on === undefined) return
+    while (this.#announce.length > 0 && (this.#announce[0] as { done: boolean }).done) {
+      const { readings } = this.#announce.shift() as { readings: readonly StoredReading[] | null }
+      if (readings === null) continue
+      try {
+        on(readings)
+      } catch {
+        // Documented: the hook must not throw; the store write stands regardless.
+      }
     }
   }
 
