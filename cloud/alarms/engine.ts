@@ -275,6 +275,15 @@ export class AlarmEngine {
     return this.#started().history(id)
   }
 
+  /**
+   * Logged transitions with id > `afterId`, oldest first, at most `limit`: where an SSE stream
+   * resumes from its Last-Event-ID and a webhook target from its cursor. Includes transitions
+   * that were not announced (`announce: false`); readers that only tell operators skip them.
+   */
+  transitions(afterId = 0, limit = 1000): StoredTransition[] {
+    return this.#started().transitions(afterId, limit)
+  }
+
   /** Swaps the rule set (or calls the loader again). Removed rules clear their open alarms on the device's next reading or tick. */
   reloadRules(set?: RuleSet): void {
     const loader = this.#o.rules
