@@ -41,6 +41,8 @@ export interface CloudMetricsSources {
   gateways: Record<string, number>
   /** Broker counters (embedded broker) or consumer counters (external mode); names become metric names. */
   broker?: Record<string, number | Record<string, number>>
+  /** Open alarms (not CLEARED_ACK) by status and severity, and engine steps that failed. */
+  alarms?: { open: Array<{ status: string; severity: string; n: number }>; errors: number; live: number }
 }
 
 export function renderCloudMetrics(s: CloudMetricsSources): string {
@@ -55,6 +57,11 @@ export function renderCloudMetrics(s: CloudMetricsSources): string {
   p.family('muni_dead_letters_total', 'counter', 'messages refused by ingest, by reason', Object.entries(s.deadLettersByReason).map(([reason, n]) => [{ reason }, n]))
   p.family('muni_devices', 'gauge', 'devices in the registry, by availability', Object.entries(s.devices.byAvailability).map(([availability, n]) => [{ availability }, n]))
   p.family('muni_gateways', 'gauge', 'gateways in the registry, by state', Object.entries(s.gateways).map(([state, n]) => [{ state }, n]))
+  if (s.alarms) {
+    p.family('muni_alarms_open', 'gauge', 'alarms not yet cleared and acknowledged, by status and severity', s.alarms.open.map((o) => [{ status: o.status, severity: o.severity }, o.n]))
+    p.family('muni_alarm_engine_errors_total', 'counter', 'alarm evaluations, ticks or registry changes that failed (logged; ingest unaffected)', [[{}, s.alarms.errors]])
+    p.family('muni_live_listeners', 'gauge', 'subscribers of the live feed (SSE streams)', [[{}, s.alarms.live]])
+  }
   for (const [name, v] of Object.entries(s.broker ?? {})) {
     const metric = `muni_broker_${name.replace(/[^a-zA-Z0-9_]/g, '_')}`
     if (typeof v === 'number') p.family(metric, name.endsWith('Total') || name.startsWith('total') ? 'counter' : 'gauge', `broker ${name}`, [[{}, v]])

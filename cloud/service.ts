@@ -1,7 +1,8 @@
 /**
  * `muni cloud`: the parts wired into one running service.
  *
- *   start(): state db → telemetry store → registry, dead letters, ingest
+ *   start(): state db → telemetry store → registry, dead letters, alarm engine (rules from the
+ *            profiles' hints + the rules file), ingest (durable readings → alarm engine)
  *            → broker (embedded Aedes, ingest in its `published` hook, before the PUBACK)
  *              or consumer (external broker, shared subscription)
  *            → API (Fastify) listening
@@ -14,12 +15,16 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApi, openTokenStore, type TokenStore } from './api/index.ts'
 import { startBroker, type Broker } from './broker/index.ts'
-import type { CloudConfig } from './config/config.ts'
+import { AlarmEngine } from './alarms/engine.ts'
+import { LiveFeed } from './alarms/feed.ts'
+import { loadRuleSet } from './alarms/load.ts'
+import { formatIssue } from '../shared/yaml/issue.ts'
+import { DEFAULT_ALARMS, type CloudConfig } from './config/config.ts'
 import { redactUrl, startExternalConsumer, type ExternalConsumer } from './consumer/external.ts'
 import { DeadLetters } from './ingest/dead-letters.ts'
 import { Ingest } from './ingest/ingest.ts'
 import { renderCloudMetrics } from './metrics.ts'
-import type { TelemetryStore } from './model.ts'
+import type { StoredReading, TelemetryStore } from './model.ts'
 import { Registry, type RegistryChange } from './registry/registry.ts'
 import { openStateDb, type StateDb } from './state/db.ts'
 import { openTelemetryStore } from './storage/index.ts'
@@ -55,6 +60,12 @@ export class Cloud {
   #api: FastifyInstance | undefined
   #timers: NodeJS.Timeout[] = []
   #endpoints: CloudEndpoints | undefined
+  #alarms: AlarmEngine | undefined
+  #alarmErrors = 0
+  readonly #live = new LiveFeed()
+  /** Durable readings waiting for the alarm engine (evaluated after the PUBACKs go out). */
+  #toEvaluate: Array<readonly StoredReading[]> = []
+  #evaluating: NodeJS.Immediate | undefined
 
   constructor(config: CloudConfig, options: CloudOptions = {}) {
     this.config = config
@@ -92,6 +103,34 @@ export class Cloud {
     return this.#ingest
   }
 
+  /** The alarm engine; undefined when alarms are disabled in the config. */
+  get alarms(): AlarmEngine | undefined {
+    return this.#alarms
+  }
+
+  /** Durable alarm transitions and registry changes, as they happen (the SSE stream's source). */
+  get live(): LiveFeed {
+    return this.#live
+  }
+
+  /**
+   * Reads the profiles and the rules file again and swaps the rule set (SIGHUP in
+   * `muni cloud run`). On an error the running rules stay and the issues are returned.
+   */
+  reloadRules(): { ok: true } | { ok: false; issues: string[] } {
+    const a = this.config.alarms ?? DEFAULT_ALARMS
+    if (this.#alarms === undefined) return { ok: false, issues: ['alarms are disabled (alarms.enabled: false)'] }
+    const loaded = loadRuleSet({ ...(a.profileDirs ? { profileDirs: a.profileDirs } : {}), ...(a.rulesFile ? { rulesFile: a.rulesFile } : {}) })
+    if (loaded.rules === undefined) {
+      const issues = loaded.issues.map(formatIssue)
+      this.#log(`cloud: alarm rules not reloaded, the running rules stay:\n${issues.join('\n')}`)
+      return { ok: false, issues }
+    }
+    this.#alarms.reloadRules(loaded.rules)
+    this.#log(`cloud: alarm rules reloaded (${loaded.profiles} profile(s)${a.rulesFile ? ` + ${a.rulesFile}` : ''})`)
+    return { ok: true }
+  }
+
   async start(): Promise<CloudEndpoints> {
     const c = this.config
     try {
@@ -101,6 +140,22 @@ export class Cloud {
       this.#tokens = openTokenStore(join(c.dataDir, 'tokens.sqlite'))
       const registry = (this.#registry = new Registry(this.#db))
       const dead = (this.#dead = new DeadLetters(this.#db))
+      const a = c.alarms ?? DEFAULT_ALARMS
+      if (a.enabled) {
+        const loaded = loadRuleSet({ ...(a.profileDirs ? { profileDirs: a.profileDirs } : {}), ...(a.rulesFile ? { rulesFile: a.rulesFile } : {}) })
+        if (loaded.rules === undefined) throw new Error(`alarm rules:\n${loaded.issues.map(formatIssue).join('\n')}`)
+        const live = this.#live
+        const engine = (this.#alarms = new AlarmEngine({
+          db: this.#db,
+          rules: loaded.rules,
+          lookup: (g, d) => registry.lookup(g, d),
+          onTransition: (t, alarm) => live.publishTransition(t, alarm),
+          log: this.#log,
+        }))
+        engine.start()
+        this.#timers.push(setInterval(() => this.#guard('tick', () => engine.tick()), a.tickMs).unref())
+        this.#log(`cloud: alarms on: ${loaded.profiles} profile(s)${a.rulesFile ? ` + rules ${a.rulesFile}` : ''}, ${engine.list({ state: ['ACTIVE_UNACK', 'ACTIVE_ACK', 'CLEARED_UNACK'] }).length} alarm(s) open`)
+      }
       const ingest = (this.#ingest = new Ingest({
         store: this.#store,
         registry,
@@ -112,7 +167,12 @@ export class Cloud {
         onChange: (change) => {
           this.#logChange(change)
           this.#o.onChange?.(change)
+          // After the readings stored before it: a Last Will must not overtake the readings that preceded it.
+          this.#evaluateNow()
+          if (this.#alarms) this.#guard('registry change', () => this.#alarms?.onRegistryChange(change))
+          this.#live.publishRegistry(change)
         },
+        ...(this.#alarms ? { onStored: (readings: readonly StoredReading[]) => this.#queueEvaluation(readings) } : {}),
       }))
       this.#timers.push(setInterval(() => registry.flushLastValues(), 5000).unref(), setInterval(() => ingest.pruneDedupe(), 3_600_000).unref())
       ingest.pruneDedupe()
@@ -169,6 +229,35 @@ export class Cloud {
     }
   }
 
+  #queueEvaluation(readings: readonly StoredReading[]): void {
+    this.#toEvaluate.push(readings)
+    this.#evaluating ??= setImmediate(() => this.#evaluateNow())
+  }
+
+  /** Evaluates every queued durable reading, oldest write first. */
+  #evaluateNow(): void {
+    if (this.#evaluating !== undefined) clearImmediate(this.#evaluating)
+    this.#evaluating = undefined
+    const engine = this.#alarms
+    const queued = this.#toEvaluate
+    this.#toEvaluate = []
+    if (engine === undefined) return
+    for (const readings of queued) this.#guard('evaluation', () => engine.onReadings(readings))
+  }
+
+  /**
+   * Runs one alarm-engine step; a throw is logged, never taken out on ingest. The engine is
+   * unchanged by a step that throws (its commit is all or nothing).
+   */
+  #guard(what: string, f: () => unknown): void {
+    try {
+      f()
+    } catch (e) {
+      this.#alarmErrors++
+      this.#log(`cloud: alarms: ${what} failed: ${e instanceof Error ? e.message : String(e)}`)
+    }
+  }
+
   /** Resolves once the external consumer has subscribed (at once in embedded mode). */
   async ready(): Promise<void> {
     await this.#consumer?.ready
@@ -200,7 +289,19 @@ export class Cloud {
       devices: { total: devices.length, byAvailability },
       gateways,
       ...(this.#broker ? { broker: this.#broker.stats() as unknown as Record<string, number> } : this.#consumer ? { broker: this.#consumer.stats() } : {}),
+      ...(this.#alarms ? { alarms: { open: this.#openAlarms(), errors: this.#alarmErrors, live: this.#live.listeners } } : {}),
     })
+  }
+
+  #openAlarms(): Array<{ status: string; severity: string; n: number }> {
+    const counts = new Map<string, { status: string; severity: string; n: number }>()
+    for (const a of this.#alarms?.list({ state: ['ACTIVE_UNACK', 'ACTIVE_ACK', 'CLEARED_UNACK'] }) ?? []) {
+      const k = `${a.status}/${a.severity}`
+      const c = counts.get(k)
+      if (c) c.n++
+      else counts.set(k, { status: a.status, severity: a.severity, n: 1 })
+    }
+    return [...counts.values()]
   }
 
   #logChange(c: RegistryChange): void {
@@ -234,6 +335,13 @@ export class Cloud {
     await step('broker', broker && (() => broker.close()))
     await step('consumer', consumer && (() => consumer.close()))
     await step('ingest', ingest && (() => ingest.close()))
+    const alarms = this.#alarms
+    // The readings ingest has just written are evaluated before the engine writes its states.
+    await step('alarms', alarms && (() => {
+      this.#evaluateNow()
+      alarms.stop()
+    }))
+    this.#alarms = undefined
     await step('registry', registry && (() => registry.flushLastValues()))
     await step('storage', store && (() => store.close()))
     await step('tokens', tokens && (() => tokens.close()))

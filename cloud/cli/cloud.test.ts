@@ -48,6 +48,20 @@ describe('muni cloud validate', () => {
     expect(r.code).toBe(1)
     expect(r.err).toBe(`${file}:2:9: api.port: must be >= 0\n1 problem(s) in ${file}\n`)
   })
+
+  it('checks the alarm rules file the config names, with file:line:column', async () => {
+    const file = join(dir, 'alarms.yaml')
+    const rules = join(dir, 'rules.yaml')
+    writeFileSync(file, 'broker: { mode: embedded, allowAnonymous: true }\nalarms:\n  rules: rules.yaml\n')
+    writeFileSync(rules, 'overrides:\n  - match: { site: a, asset: b }\n    disable: [stale]\n')
+    const bad = await muni('cloud', 'validate', file)
+    expect(bad.code).toBe(1)
+    expect(bad.err).toMatch(/rules\.yaml:2:\d+: overrides\[0\]\.match: needs exactly one of site, asset, device\n/)
+    writeFileSync(rules, 'overrides:\n  - match: { site: a }\n    disable: [stale]\n')
+    const good = await muni('cloud', 'validate', file)
+    expect(good.code, good.err).toBe(0)
+    expect(good.out).toMatch(/alarms from \d+ profile\(s\) \+ .*rules\.yaml/)
+  })
 })
 
 describe('muni cloud token', () => {

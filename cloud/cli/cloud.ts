@@ -13,7 +13,8 @@ import { isValidId } from '../../shared/mqtt/topics.ts'
 import { openTokenStore, ROLES, type Role } from '../api/index.ts'
 import { hashPassword } from '../broker/password.ts'
 import { hashPasswordCli } from '../broker/hash-password-cli.ts'
-import { loadCloudConfig, type CloudConfig } from '../config/config.ts'
+import { loadRuleSet } from '../alarms/load.ts'
+import { DEFAULT_ALARMS, loadCloudConfig, type CloudConfig } from '../config/config.ts'
 import { Cloud } from '../service.ts'
 
 const print = (s: string): void => void process.stdout.write(`${s}\n`)
@@ -28,7 +29,7 @@ export function command(): Command {
 
   cloud
     .command('run')
-    .description('run the cloud service in the foreground; SIGINT/SIGTERM stop it cleanly')
+    .description('run the cloud service in the foreground; SIGINT/SIGTERM stop it cleanly, SIGHUP reloads the alarm rules')
     .option('--config <file>', 'cloud config (YAML); without it: embedded broker, SQLite storage and the API on 127.0.0.1, data in ./muni-data')
     .option('--init <dir>', 'first set up a deployment in DIR as `muni cloud init` does (with --gateway), unless DIR has one; then run it')
     .option('--gateway <site/gateway...>', 'with --init: a gateway to create credentials for (repeatable)')
@@ -68,7 +69,18 @@ export function command(): Command {
         process.exitCode = 1
         return
       }
-      print(`${file}: ok — broker ${config.broker.mode}, storage ${config.storage.kind}, API ${config.api.host}:${config.api.port}, data ${config.dataDir}`)
+      const a = config.alarms ?? DEFAULT_ALARMS
+      let alarms = 'alarms off'
+      if (a.enabled) {
+        const rules = loadRuleSet({ ...(a.profileDirs ? { profileDirs: a.profileDirs } : {}), ...(a.rulesFile ? { rulesFile: a.rulesFile } : {}) })
+        if (!rules.rules) {
+          printIssues(a.rulesFile ?? 'alarm rules', rules.issues)
+          process.exitCode = 1
+          return
+        }
+        alarms = `alarms from ${rules.profiles} profile(s)${a.rulesFile ? ` + ${a.rulesFile}` : ''}${a.webhooks.length ? `, ${a.webhooks.length} webhook(s)` : ''}`
+      }
+      print(`${file}: ok — broker ${config.broker.mode}, storage ${config.storage.kind}, API ${config.api.host}:${config.api.port}, data ${config.dataDir}, ${alarms}`)
     })
 
   cloud
@@ -179,6 +191,11 @@ async function run(config: CloudConfig, readyJson: boolean): Promise<number> {
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
+    // SIGHUP: read the profiles and the rules file again; on errors the running rules stay (logged).
+    process.on('SIGHUP', () => {
+      log('SIGHUP: reloading the alarm rules')
+      cloud.reloadRules()
+    })
   })
   try {
     const endpoints = await cloud.start()

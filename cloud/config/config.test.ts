@@ -51,6 +51,37 @@ describe('cloud config', () => {
     ])
   })
 
+  it('reads alarms: on by default; rules file and profile folders resolved against the file; webhook secrets from the environment, checked', () => {
+    expect(load('a0.yaml', 'broker: { mode: embedded, allowAnonymous: true }\n').config?.alarms).toEqual({ enabled: true, tickMs: 1000, webhooks: [] })
+    const text = [
+      'broker: { mode: embedded, allowAnonymous: true }',
+      'alarms:',
+      '  rules: rules.yaml',
+      '  profiles: [profiles]',
+      '  tickS: 0.5',
+      '  webhooks:',
+      '    - { name: control-room, url: https://cr.example/hook, secretEnv: CR_SECRET, minSeverity: major }',
+      '    - { name: control-room, url: https://other.example/hook, secretEnv: OTHER_SECRET }',
+    ].join('\n')
+    const bad = load('a1.yaml', text, { CR_SECRET: 's3cret' })
+    expect(bad.lines).toEqual([
+      'a1.yaml:8:73: alarms.webhooks[1].secretEnv: environment variable OTHER_SECRET is not set',
+      'a1.yaml:8:15: alarms.webhooks[1].name: duplicate webhook name control-room',
+    ])
+    expect(bad.lines.join('\n')).not.toContain('s3cret')
+    const good = load('a2.yaml', text.replace(/name: control-room, url: https:\/\/other/, 'name: gis, url: https://other'), { CR_SECRET: 's3cret', OTHER_SECRET: 'x' })
+    expect(good.config?.alarms).toEqual({
+      enabled: true,
+      rulesFile: join(dir, 'rules.yaml'),
+      profileDirs: [join(dir, 'profiles')],
+      tickMs: 500,
+      webhooks: [
+        { name: 'control-room', url: 'https://cr.example/hook', secret: 's3cret', minSeverity: 'major' },
+        { name: 'gis', url: 'https://other.example/hook', secret: 'x' },
+      ],
+    })
+  })
+
   it('names the environment variable that is missing, never a value', () => {
     const { lines } = load('env.yaml', ['broker:', '  mode: external', '  url: mqtts://broker:8883', '  username: cloud', '  passwordEnv: MQTT_PW'].join('\n'), {})
     expect(lines).toEqual(['env.yaml:5:16: broker.passwordEnv: environment variable MQTT_PW is not set'])

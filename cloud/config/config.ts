@@ -14,6 +14,7 @@ import Type, { type Static } from 'typebox'
 import { Compile, type Validator } from 'typebox/compile'
 import { schemaErrors, toViolations, capViolations } from '../../shared/schema/violations.ts'
 import { compareIssues, type SourceIssue } from '../../shared/yaml/issue.ts'
+import type { PathSegment } from '../../shared/yaml/positions.ts'
 import { issueAt, readYamlText, violationIssues } from '../../shared/yaml/source.ts'
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 })
@@ -72,6 +73,28 @@ const Storage = Type.Union([
   ),
 ])
 
+const Webhook = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$', description: 'a name for logs and metrics' }),
+    url: Type.String({ pattern: '^https?://', description: 'where transitions are POSTed' }),
+    secretEnv: EnvName,
+    minSeverity: Type.Optional(Type.Union(['critical', 'major', 'minor', 'warning', 'indeterminate'].map((s) => Type.Literal(s)))),
+    sites: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+  },
+  { additionalProperties: false },
+)
+
+const Alarms = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean({ description: 'evaluate alarms (default true)' })),
+    rules: Type.Optional(Type.String({ minLength: 1, description: 'rules file: defaults per kind and overrides per site, asset, device' })),
+    profiles: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'profile folders whose alarm hints are the defaults (default: the shipped profiles)' })),
+    tickS: Type.Optional(Type.Number({ minimum: 0.05, maximum: 60, description: 'how often delays, stale data and shelving expiry are checked (default 1)' })),
+    webhooks: Type.Optional(Type.Array(Webhook)),
+  },
+  { additionalProperties: false },
+)
+
 export const CloudConfigSchema = Type.Object(
   {
     dataDir: Type.Optional(Type.String({ minLength: 1, description: 'state, embedded storage and broker sessions (default ./muni-data)' })),
@@ -88,6 +111,7 @@ export const CloudConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    alarms: Type.Optional(Alarms),
   },
   { additionalProperties: false },
 )
@@ -110,6 +134,29 @@ export interface CloudConfig {
   storage: StorageConfig
   api: { host: string; port: number }
   ingest: { batchReadings: number; maxPendingReadings: number; maxFutureMs: number }
+  /** Default (absent): `DEFAULT_ALARMS`, alarms on with the shipped profiles' hints. */
+  alarms?: AlarmsConfig
+}
+
+export interface WebhookConfig {
+  name: string
+  url: string
+  /** Resolved from `secretEnv`; never logged. */
+  secret: string
+  minSeverity?: 'critical' | 'major' | 'minor' | 'warning' | 'indeterminate'
+  sites?: string[]
+}
+
+export const DEFAULT_ALARMS: AlarmsConfig = { enabled: true, tickMs: 1000, webhooks: [] }
+
+export interface AlarmsConfig {
+  enabled: boolean
+  /** Absolute path of the rules file, when configured. */
+  rulesFile?: string
+  /** Absolute profile folders; undefined: the shipped profiles. */
+  profileDirs?: string[]
+  tickMs: number
+  webhooks: WebhookConfig[]
 }
 
 const validator = Compile(CloudConfigSchema) as Validator
@@ -142,13 +189,13 @@ function resolveCloudConfig(
   f: CloudConfigFile,
   baseDir: string,
   env: Env,
-  at: ((path: string[], reason: string) => SourceIssue) | undefined,
+  at: ((path: PathSegment[], reason: string) => SourceIssue) | undefined,
 ): LoadedCloudConfig {
   const issues: SourceIssue[] = []
-  const problem = (path: string[], reason: string): void => {
+  const problem = (path: PathSegment[], reason: string): void => {
     issues.push(at ? at(path, reason) : { file: '(environment)', line: 0, column: 0, field: path.join('.'), reason })
   }
-  const secret = (path: string[], name: string | undefined): string | undefined => {
+  const secret = (path: PathSegment[], name: string | undefined): string | undefined => {
     if (name === undefined) return undefined
     const v = env[name]
     if (v === undefined || v === '') problem(path, `environment variable ${name} is not set`)
@@ -206,9 +253,30 @@ function resolveCloudConfig(
   } else {
     storage = { kind: 'influxdb2', url: s.url, org: s.org, bucket: s.bucket, token: secret(['storage', 'tokenEnv'], s.tokenEnv) ?? '' }
   }
+  const a = f.alarms ?? {}
+  const webhooks: WebhookConfig[] = (a.webhooks ?? []).map((w, i) => ({
+    name: w.name,
+    url: w.url,
+    secret: secret(['alarms', 'webhooks', i, 'secretEnv'], w.secretEnv) ?? '',
+    ...(w.minSeverity !== undefined ? { minSeverity: w.minSeverity as NonNullable<WebhookConfig['minSeverity']> } : {}),
+    ...(w.sites !== undefined ? { sites: w.sites } : {}),
+  }))
+  const names = new Set<string>()
+  webhooks.forEach((w, i) => {
+    if (names.has(w.name)) problem(['alarms', 'webhooks', i, 'name'], `duplicate webhook name ${w.name}`)
+    names.add(w.name)
+  })
+  const alarms: AlarmsConfig = {
+    enabled: a.enabled ?? true,
+    ...(a.rules !== undefined ? { rulesFile: resolve(baseDir, a.rules) } : {}),
+    ...(a.profiles !== undefined ? { profileDirs: a.profiles.map((p) => resolve(baseDir, p)) } : {}),
+    tickMs: Math.round((a.tickS ?? 1) * 1000),
+    webhooks,
+  }
   if (issues.length > 0) return { issues }
   return {
     config: {
+      alarms,
       dataDir,
       broker,
       storage,
