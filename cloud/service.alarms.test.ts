@@ -11,6 +11,8 @@ import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import { encode, topics, type TelemetryBatch } from '../shared/mqtt/index.ts'
+import { BINARIES, requireBinary } from '../shared/test-support/binaries.ts'
+import { startMosquitto } from '../simulators/test-support/broker.ts'
 import type { LiveEvent } from './alarms/feed.ts'
 import type { CloudConfig } from './config/config.ts'
 import { Cloud } from './service.ts'
@@ -28,10 +30,10 @@ function tempDir(): string {
   return dir
 }
 
-function config(dir: string, alarms: Partial<NonNullable<CloudConfig['alarms']>> = {}): CloudConfig {
+function config(dir: string, alarms: Partial<NonNullable<CloudConfig['alarms']>> = {}, broker: CloudConfig['broker'] = { mode: 'embedded', host: '127.0.0.1', port: 0, allowAnonymous: true }): CloudConfig {
   return {
     dataDir: dir,
-    broker: { mode: 'embedded', host: '127.0.0.1', port: 0, allowAnonymous: true },
+    broker,
     storage: { kind: 'sqlite', path: join(dir, 'telemetry.sqlite') },
     api: { host: '127.0.0.1', port: 0 },
     ingest: { batchReadings: 5000, maxPendingReadings: 50_000, maxFutureMs: 600_000 },
@@ -42,9 +44,10 @@ function config(dir: string, alarms: Partial<NonNullable<CloudConfig['alarms']>>
 async function startCloud(c: CloudConfig, lines: string[] = []): Promise<{ cloud: Cloud; url: string; events: LiveEvent[] }> {
   const cloud = new Cloud(c, { log: (l) => lines.push(l) })
   const endpoints = await cloud.start()
+  await cloud.ready()
   const events: LiveEvent[] = []
   cloud.live.subscribe((e) => events.push(e))
-  return { cloud, url: endpoints.mqtt as string, events }
+  return { cloud, url: endpoints.mqtt ?? '', events }
 }
 
 interface Gw {
@@ -185,4 +188,35 @@ describe('alarms in the running cloud', () => {
     expect(cloud.alarms).toBeUndefined()
     expect((await cloud.store.countByDevice()).get('gw-d/wl-1')).toBe(1)
   })
+})
+
+describe('alarms with two workers on an external mosquitto', () => {
+  it('the one alarm worker evaluates every reading of a gateway in order, though the two workers split storing it', async (ctx) => {
+    requireBinary(ctx, BINARIES.mosquitto)
+    const broker = await startMosquitto()
+    cleanup.push(() => broker.close())
+    const external = (id: string): CloudConfig['broker'] => ({ mode: 'external', url: broker.url, clientId: id, group: 'muni-ingest', connections: 1 })
+    const alarmWorker = await startCloud(config(tempDir(), {}, external('worker-alarms')))
+    cleanup.push(() => alarmWorker.cloud.stop())
+    const storeOnly = await startCloud(config(tempDir(), { enabled: false }, external('worker-store')))
+    cleanup.push(() => storeOnly.cloud.stop())
+    expect(storeOnly.cloud.alarms).toBeUndefined()
+
+    const gw = await gateway(broker.url, 'gw-x')
+    cleanup.push(() => gw.client.endAsync())
+    for (const w of [alarmWorker, storeOnly]) await until('the birth', () => w.cloud.registry.device('gw-x', 'wl-1') !== undefined)
+    // One reading per message: high, low, high again — 3 transitions if and only if every
+    // reading is evaluated once and in order (a skipped or reordered one changes the count).
+    const series = [1, 1.2, 2.7, 2.9, 2.8, 1.0, 0.9, 1.1, 2.8, 3.0]
+    const t0 = Date.now() - 60_000
+    for (const [i, v] of series.entries()) await gw.send([level(t0 + i * 1000, v)])
+    await until('every reading stored', () => alarmWorker.cloud.ingest.stats().readingsStored + storeOnly.cloud.ingest.stats().readingsStored === series.length)
+    // mosquitto spreads the shared subscription over both workers.
+    expect(storeOnly.cloud.ingest.stats().readingsStored).toBeGreaterThan(0)
+    expect(alarmWorker.cloud.ingest.stats().readingsStored).toBeGreaterThan(0)
+    await until('the second raise', () => alarmWorker.cloud.alarms?.history(alarmWorker.cloud.alarms.list({ rule: 'level_m.threshold' })[0]?.id ?? '').length === 3)
+    const [alarm] = alarmWorker.cloud.alarms?.list({ rule: 'level_m.threshold' }) ?? []
+    expect(alarm).toMatchObject({ status: 'ACTIVE_UNACK', seq: 1 })
+    expect(alarmWorker.cloud.alarms?.history(alarm?.id ?? '').map((t) => t.to)).toEqual(['ACTIVE_UNACK', 'CLEARED_UNACK', 'ACTIVE_UNACK'])
+  }, 30_000)
 })

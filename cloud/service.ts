@@ -21,6 +21,7 @@ import { loadRuleSet } from './alarms/load.ts'
 import { formatIssue } from '../shared/yaml/issue.ts'
 import { DEFAULT_ALARMS, type CloudConfig } from './config/config.ts'
 import { redactUrl, startExternalConsumer, type ExternalConsumer } from './consumer/external.ts'
+import { decode } from '../shared/mqtt/index.ts'
 import { DeadLetters } from './ingest/dead-letters.ts'
 import { Ingest } from './ingest/ingest.ts'
 import { renderCloudMetrics } from './metrics.ts'
@@ -172,7 +173,9 @@ export class Cloud {
           if (this.#alarms) this.#guard('registry change', () => this.#alarms?.onRegistryChange(change))
           this.#live.publishRegistry(change)
         },
-        ...(this.#alarms ? { onStored: (readings: readonly StoredReading[]) => this.#queueEvaluation(readings) } : {}),
+        // Embedded broker: evaluate what this process stored. External broker: the alarm worker
+        // evaluates every gateway's stream from its own plain subscription instead (`observe`).
+        ...(this.#alarms && c.broker.mode === 'embedded' ? { onStored: (readings: readonly StoredReading[]) => this.#queueEvaluation(readings) } : {}),
       }))
       this.#timers.push(setInterval(() => registry.flushLastValues(), 5000).unref(), setInterval(() => ingest.pruneDedupe(), 3_600_000).unref())
       ingest.pruneDedupe()
@@ -203,9 +206,15 @@ export class Cloud {
           ...(b.password !== undefined ? { password: b.password } : {}),
           ...(b.ca !== undefined ? { ca: b.ca } : {}),
           handle: (topic, payload, meta) => ingest.handle(topic, payload, meta),
+          ...(this.#alarms ? { observe: (topic: string, payload: Buffer) => this.#observe(topic, payload) } : {}),
           log: this.#log,
         })
         this.#log(`cloud: consuming from ${redactUrl(b.url)} as $share/${b.group} with ${b.connections} connection(s)`)
+        if (this.#alarms) {
+          this.#log(
+            'cloud: this worker evaluates alarms: it also takes every gateway\'s telemetry on a plain subscription. Run exactly one such worker; set alarms.enabled: false on the others',
+          )
+        }
       }
 
       this.#api = await buildApi({
@@ -227,6 +236,27 @@ export class Cloud {
       await this.stop()
       throw e
     }
+  }
+
+  /**
+   * The alarm worker in external mode: one telemetry message of the plain subscription,
+   * evaluated in broker order. Storing it is the shared group's job (this worker's share
+   * included); a message the group dead-letters (unknown gateway or device, invalid) is
+   * skipped here for the same reason.
+   */
+  #observe(topic: string, payload: Buffer): void {
+    const engine = this.#alarms
+    const registry = this.#registry
+    if (engine === undefined || registry === undefined) return
+    const r = decode(topic, payload)
+    if (!r.ok || r.kind !== 'telemetry') return
+    const { site, gateway } = r.topic
+    const readings: StoredReading[] = []
+    for (const x of r.message.readings) {
+      const d = registry.lookup(gateway, x.device)
+      if (d !== undefined) readings.push({ site, gateway, device: x.device, kind: d.kind, ts: x.ts, values: x.values, errors: x.errors, historical: x.historical, seq: r.message.seq })
+    }
+    if (readings.length > 0) this.#guard('evaluation', () => engine.onReadings(readings))
   }
 
   #queueEvaluation(readings: readonly StoredReading[]): void {

@@ -14,6 +14,11 @@
  *   acknowledging, and the broker redelivers the message to this session on reconnect.
  * - mqtt.js handles one incoming message at a time per connection; `connections` opens that
  *   many shared subscribers per worker so writes overlap.
+ * - The alarm worker (`observe`): connection 0 also takes every gateway's telemetry on a plain
+ *   subscription, tagged with a subscription identifier (MQTT 5 §3.8.2.1.2) so its copies are
+ *   told apart from the shared ones. They are handed to `observe` in the order the broker sent
+ *   them (per gateway: publish order) and acknowledged once it returns; storing stays the shared
+ *   group's job. See cloud/alarms/README.md § Scale-out.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { readFileSync } from 'node:fs'
@@ -34,13 +39,18 @@ export interface ExternalConsumerOptions {
   /** Shared-subscription connections of this worker (default 2). */
   connections?: number
   handle: (topic: string, payload: Buffer, meta: IngestMeta) => Promise<void>
+  /** Every gateway's telemetry, in broker order, on connection 0 (the alarm worker); must not throw. */
+  observe?: (topic: string, payload: Buffer) => void
   log?: (line: string) => void
 }
+
+/** The subscription identifier of the alarm worker's plain telemetry subscription. */
+export const OBSERVE_SUBSCRIPTION_ID = 7
 
 export interface ExternalConsumer {
   /** Resolves once every connection has subscribed. */
   readonly ready: Promise<void>
-  stats(): { connections: number; connected: number; messages: number; failures: number }
+  stats(): { connections: number; connected: number; messages: number; failures: number; observed?: number }
   close(): Promise<void>
 }
 
@@ -53,6 +63,7 @@ export function startExternalConsumer(o: ExternalConsumerOptions): ExternalConsu
   const n = Math.max(1, o.connections ?? 2)
   let messages = 0
   let failures = 0
+  let observed = 0
   const clients: MqttClient[] = []
   const ready: Promise<void>[] = []
   const direct = [filters.all('birth'), filters.all('state'), filters.all('events'), filters.all('command/response')]
@@ -72,6 +83,16 @@ export function startExternalConsumer(o: ExternalConsumerOptions): ExternalConsu
     // The PUBACK goes out when this callback is called without an error (mqtt.js handlers/publish.js).
     client.handleMessage = (packet, callback) => {
       if (packet.cmd !== 'publish') return callback()
+      const ids = packet.properties?.subscriptionIdentifier
+      if (o.observe !== undefined && (ids === OBSERVE_SUBSCRIPTION_ID || (Array.isArray(ids) && ids.includes(OBSERVE_SUBSCRIPTION_ID)))) {
+        observed++
+        try {
+          o.observe(packet.topic, packet.payload as Buffer)
+        } catch (e) {
+          log(`cloud: alarm evaluation failed on ${packet.topic}: ${e instanceof Error ? e.message : String(e)}`)
+        }
+        return callback()
+      }
       messages++
       o.handle(packet.topic, packet.payload as Buffer, { client: 'external' }).then(
         () => callback(),
@@ -85,12 +106,17 @@ export function startExternalConsumer(o: ExternalConsumerOptions): ExternalConsu
     }
     const subs: Record<string, { qos: 1 }> = { [`$share/${group}/${filters.allTelemetry()}`]: { qos: 1 } }
     if (i === 0) for (const f of direct) subs[f] = { qos: 1 }
+    const observe = i === 0 && o.observe !== undefined
     ready.push(
       new Promise<void>((resolve) => {
         client.on('connect', (connack) => {
           // A session the broker kept still has its subscriptions; subscribing again is harmless.
-          if (!connack.sessionPresent || i === 0) client.subscribe(subs, () => resolve())
-          else resolve()
+          if (!connack.sessionPresent || i === 0) {
+            client.subscribe(subs, () => {
+              if (!observe) return resolve()
+              client.subscribe(filters.allTelemetry(), { qos: 1, properties: { subscriptionIdentifier: OBSERVE_SUBSCRIPTION_ID } }, () => resolve())
+            })
+          } else resolve()
         })
       }),
     )
@@ -99,7 +125,7 @@ export function startExternalConsumer(o: ExternalConsumerOptions): ExternalConsu
   }
   return {
     ready: Promise.all(ready).then(() => undefined),
-    stats: () => ({ connections: n, connected: clients.filter((c) => c.connected).length, messages, failures }),
+    stats: () => ({ connections: n, connected: clients.filter((c) => c.connected).length, messages, failures, ...(o.observe ? { observed } : {}) }),
     close: async () => {
       await Promise.all(clients.map((c) => new Promise<void>((resolve) => c.end(false, {}, () => resolve()))))
     },
