@@ -28,6 +28,7 @@ import type { PointErrorCode } from '../../shared/quality.ts'
 import type { StoredReading } from '../model.ts'
 import { NORMAL, step, type Change, type Condition, type Target } from './condition.ts'
 import { forecast, type Forecast, type Sample } from './forecast.ts'
+import { kendallTau } from './theil-sen.ts'
 import { duration, fmt, round2 } from './format.ts'
 import {
   toSeverity,
@@ -347,6 +348,10 @@ function onTrend(rule: TrendRule, old: Extract<RuleState, { kind: 'trend' }> | u
   samples.push({ t: ts, v: input.v })
   while (samples.length > MAX_TREND_SAMPLES) samples.shift()
   const next: Extract<RuleState, { kind: 'trend' }> = { kind: 'trend', samples, ...(s.active ? { active: s.active } : {}) }
+  // Not raised yet: a raise needs confidence ≥ minConfidence, and confidence ≤ Kendall's τ toward
+  // the threshold, so a window whose τ falls short cannot raise — skip the fit (most windows are noise).
+  const minTau = rule.minConfidence ?? 0.8
+  if (!s.active && minTau > 0 && samples.length >= (rule.minPoints ?? 6) && (rule.direction === 'up' ? 1 : -1) * kendallTau(samples) < minTau) return next
   const f = forecast(rule, samples)
   if (!f) return next
   const severity = toSeverity(rule.severity ?? 'warning')

@@ -30,8 +30,12 @@ export interface Fit {
 }
 
 /** The median of a non-empty list (mean of the two middle values for even lengths). */
-export function median(values: readonly number[]): number {
-  const a = Float64Array.from(values)
+export function median(values: readonly number[] | Float64Array): number {
+  return medianInPlace(Float64Array.from(values))
+}
+
+/** `median`, partially reordering `a` (a scratch array the caller owns). */
+function medianInPlace(a: Float64Array): number {
   const mid = a.length >> 1
   const hi = select(a, mid)
   if (a.length % 2 === 1) return hi
@@ -67,24 +71,49 @@ function select(a: Float64Array, k: number): number {
   return a[k] as number
 }
 
+/**
+ * Kendall's τ of samples in time order: (concordant − discordant pairs) / pairs with
+ * distinct times — the `tau` of `theilSen` over the same points, without the fit (no
+ * allocation), so a caller can rule a fit out cheaply.
+ */
+export function kendallTau(samples: ReadonlyArray<{ t: number; v: number }>): number {
+  let agree = 0
+  let pairs = 0
+  const n = samples.length
+  for (let i = 0; i < n; i++) {
+    const a = samples[i] as { t: number; v: number }
+    for (let j = i + 1; j < n; j++) {
+      const b = samples[j] as { t: number; v: number }
+      const dx = b.t - a.t
+      if (dx === 0) continue
+      pairs++
+      agree += Math.sign((b.v - a.v) / dx)
+    }
+  }
+  return pairs === 0 ? 0 : agree / pairs
+}
+
 /** Fits y = intercept + slope·x; undefined with fewer than 2 distinct x. */
 export function theilSen(xs: readonly number[], ys: readonly number[]): Fit | undefined {
   const n = Math.min(xs.length, ys.length)
-  const slopes: number[] = []
+  const all = new Float64Array((n * (n - 1)) / 2)
+  let k = 0
   let agree = 0
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
       const dx = (xs[j] as number) - (xs[i] as number)
       if (dx === 0) continue
       const m = ((ys[j] as number) - (ys[i] as number)) / dx
-      slopes.push(m)
+      all[k++] = m
       agree += Math.sign(m)
     }
   }
-  if (slopes.length === 0) return undefined
-  const tau = agree / slopes.length
-  const slope = median(slopes)
-  const intercept = median(Array.from({ length: n }, (_, i) => (ys[i] as number) - slope * (xs[i] as number)))
+  if (k === 0) return undefined
+  const tau = agree / k
+  const slope = medianInPlace(k === all.length ? all : all.subarray(0, k))
+  const scratch = new Float64Array(n)
+  for (let i = 0; i < n; i++) scratch[i] = (ys[i] as number) - slope * (xs[i] as number)
+  const intercept = medianInPlace(scratch)
   let mean = 0
   for (let i = 0; i < n; i++) mean += ys[i] as number
   mean /= n
@@ -96,9 +125,12 @@ export function theilSen(xs: readonly number[], ys: readonly number[]): Fit | un
     ssRes += (y - (intercept + slope * (xs[i] as number))) ** 2
   }
   const r2 = n < 3 || ssTot === 0 ? 0 : Math.min(1, Math.max(0, 1 - ssRes / ssTot))
-  const yMed = median(ys.slice(0, n))
-  const madY = median(ys.slice(0, n).map((y) => Math.abs(y - yMed)))
-  const madRes = median(Array.from({ length: n }, (_, i) => Math.abs((ys[i] as number) - (intercept + slope * (xs[i] as number)))))
+  for (let i = 0; i < n; i++) scratch[i] = ys[i] as number
+  const yMed = medianInPlace(scratch)
+  for (let i = 0; i < n; i++) scratch[i] = Math.abs((ys[i] as number) - yMed)
+  const madY = medianInPlace(scratch)
+  for (let i = 0; i < n; i++) scratch[i] = Math.abs((ys[i] as number) - (intercept + slope * (xs[i] as number)))
+  const madRes = medianInPlace(scratch)
   const confidence = n < 3 || madY === 0 ? 0 : Math.min(1, Math.max(0, 1 - (madRes / madY) ** 2))
   return { slope, intercept, r2, confidence, tau, n }
 }
