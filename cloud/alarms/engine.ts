@@ -291,6 +291,11 @@ export class AlarmEngine {
     this.#resolved.clear()
   }
 
+  /** The maintenance windows as kept (a copy): sites by id, devices by `gateway/device`. Ended ones stay until the next `tick`. */
+  maintenance(): Maintenance {
+    return { sites: { ...this.#maintenance.sites }, devices: { ...this.#maintenance.devices } }
+  }
+
   // ---- internals -------------------------------------------------------------------
 
   #started(): AlarmStore {

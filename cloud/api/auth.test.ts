@@ -1,10 +1,13 @@
 import { Writable } from 'node:stream'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Fixture, makeFixture } from './test-support/fixture.ts'
 import { ROLES, type Role } from './tokens.ts'
 
+/** An alarm id no alarm has, URL-encoded as one path segment. */
+const UNKNOWN_ALARM = encodeURIComponent('gw-01/lvl-1/level_m.threshold#1')
+
 /** Every route that needs a token, with a request that succeeds for a strong enough role. */
-const ROUTES: Array<{ method: 'GET' | 'POST' | 'DELETE'; url: string; needs: Role; payload?: object; ok: number }> = [
+const ROUTES: Array<{ method: 'GET' | 'POST' | 'PUT' | 'DELETE'; url: string; needs: Role; payload?: object; ok: number }> = [
   { method: 'GET', url: '/metrics', needs: 'viewer', ok: 200 },
   { method: 'GET', url: '/api/v1/sites', needs: 'viewer', ok: 200 },
   { method: 'GET', url: '/api/v1/sites/north/gateways', needs: 'viewer', ok: 200 },
@@ -18,13 +21,27 @@ const ROUTES: Array<{ method: 'GET' | 'POST' | 'DELETE'; url: string; needs: Rol
   { method: 'POST', url: '/api/v1/tokens', needs: 'admin', payload: { name: 'new', role: 'viewer' }, ok: 201 },
   // An unknown id: past the role check, a 404 (a 403 would mean the role check failed).
   { method: 'DELETE', url: '/api/v1/tokens/tok_unknown', needs: 'admin', ok: 404 },
+  { method: 'GET', url: '/api/v1/alarms', needs: 'viewer', ok: 200 },
+  { method: 'GET', url: `/api/v1/alarms/${UNKNOWN_ALARM}`, needs: 'viewer', ok: 404 },
+  { method: 'POST', url: `/api/v1/alarms/${UNKNOWN_ALARM}/ack`, needs: 'operator', ok: 404 },
+  { method: 'POST', url: `/api/v1/alarms/${UNKNOWN_ALARM}/comment`, needs: 'operator', payload: { text: 'x' }, ok: 404 },
+  { method: 'POST', url: `/api/v1/alarms/${UNKNOWN_ALARM}/shelve`, needs: 'operator', payload: { forS: 60 }, ok: 404 },
+  { method: 'POST', url: `/api/v1/alarms/${UNKNOWN_ALARM}/unshelve`, needs: 'operator', ok: 404 },
+  { method: 'GET', url: '/api/v1/maintenance', needs: 'viewer', ok: 200 },
+  { method: 'PUT', url: '/api/v1/maintenance/sites/north', needs: 'engineer', ok: 200 },
+  { method: 'DELETE', url: '/api/v1/maintenance/sites/south', needs: 'engineer', ok: 404 },
+  { method: 'PUT', url: '/api/v1/maintenance/devices/gw-01/lvl-1', needs: 'engineer', ok: 200 },
+  { method: 'DELETE', url: '/api/v1/maintenance/devices/gw-01/prs-1', needs: 'engineer', ok: 404 },
+  // An endless stream cannot be injected: a bad Last-Event-ID is a 400 past the role check.
+  { method: 'GET', url: '/api/v1/stream?lastEventId=x', needs: 'viewer', ok: 400 },
 ]
 
 let f: Fixture
-beforeEach(async () => {
-  f = await makeFixture()
+// One fixture for the file: every request here is independent of the others.
+beforeAll(async () => {
+  f = await makeFixture({ alarms: true })
 })
-afterEach(async () => {
+afterAll(async () => {
   await f.close()
 })
 

@@ -8,6 +8,8 @@
  * token too. A browser cannot add a header to a page it opens, so there the token may also
  * come as `?access_token=` (RFC 6750 §2.3) — the answer then sets it as an HttpOnly,
  * SameSite=Strict cookie limited to `/docs`, which carries it to the UI's own requests.
+ * A route may accept `?access_token=` too (`config.queryToken`: the SSE stream, as
+ * EventSource sends no headers); the URL's token is redacted from logs (index.ts).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { ApiErrors } from './errors.ts'
@@ -17,6 +19,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The weakest role that may call the route; absent for public routes. */
     role?: Role
+    /**
+     * The token may also come as `?access_token=` (RFC 6750 §2.3), for a browser's
+     * EventSource, which cannot send headers. The header wins when both are given.
+     */
+    queryToken?: boolean
   }
   interface FastifyRequest {
     /** The verified token's owner, on routes that need one. */
@@ -77,8 +84,9 @@ export function installAuth(app: FastifyInstance, tokens: TokenStore, docsPrefix
       }
       return
     }
-    const needed = request.routeOptions.config.role
+    const { role: needed, queryToken } = request.routeOptions.config
     if (needed === undefined) return
-    request.principal = authenticate(tokens, request, needed)
+    const query = queryToken === true ? (new URLSearchParams(request.url.slice(path.length + 1)).get('access_token') ?? undefined) : undefined
+    request.principal = authenticate(tokens, request, needed, query !== undefined ? { token: query, from: 'querystring/access_token' } : undefined)
   })
 }

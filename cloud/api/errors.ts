@@ -21,7 +21,17 @@ export const ApiErrors = {
   FORBIDDEN: createError<'API_FORBIDDEN', 403, [string]>('API_FORBIDDEN', '%s', 403),
   /** 404: an unknown site, gateway, device, token or route. */
   NOT_FOUND: createError<'API_NOT_FOUND', 404, [string]>('API_NOT_FOUND', '%s', 404),
+  /** 409: the request is valid but the resource's state refuses it, e.g. acknowledging an alarm already acknowledged. */
+  CONFLICT: createError<'API_CONFLICT', 409, [string]>('API_CONFLICT', '%s', 409),
+  /**
+   * 503: a part the route needs is not configured in this service (e.g. no alarm engine).
+   * The only 5xx whose message is shown: it is written for the caller, never an internal error.
+   */
+  UNAVAILABLE: createError<'API_UNAVAILABLE', 503, [string]>('API_UNAVAILABLE', '%s', 503),
 } as const
+
+/** 5xx codes whose message is meant for the caller (every other 5xx says "internal error"). */
+const EXPOSED_5XX = new Set(['API_UNAVAILABLE'])
 
 /** `querystring/from: must be before to` */
 export const badField = (part: RequestPart, field: string, reason: string) => ApiErrors.BAD_REQUEST(`${part}/${field}: ${reason}`)
@@ -64,6 +74,9 @@ export interface ErrorBody {
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const statusCode = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+    if (statusCode >= 500 && EXPOSED_5XX.has(err.code)) {
+      return reply.status(statusCode).send({ statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message: err.message, code: err.code })
+    }
     if (statusCode >= 500) {
       request.log.error({ err }, 'request failed')
       return reply.status(statusCode).send({ statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message: 'internal error; see the server log' })

@@ -11,13 +11,16 @@ import { installAuth } from './auth.ts'
 import type { ApiDeps, ApiInstance } from './deps.ts'
 import { formatSchemaErrors, installErrorHandlers } from './errors.ts'
 import { HttpMetrics } from './metrics.ts'
+import { registerAlarmRoutes } from './routes/alarms.ts'
 import { registerDeadLetterRoutes } from './routes/dead-letters.ts'
+import { registerMaintenanceRoutes } from './routes/maintenance.ts'
 import { registerRegistryRoutes } from './routes/registry.ts'
+import { registerStreamRoutes } from './routes/stream.ts'
 import { registerSystemRoutes } from './routes/system.ts'
 import { registerTelemetryRoutes } from './routes/telemetry.ts'
 import { registerTokenRoutes } from './routes/tokens.ts'
 
-export type { ApiDeps, HealthCheck, HealthReport } from './deps.ts'
+export type { AlarmApi, ApiDeps, HealthCheck, HealthReport, StreamOptions } from './deps.ts'
 export { openTokenStore, ROLES, type Principal, type Role, type TokenInfo, type TokenStore } from './tokens.ts'
 
 /** The API's version in the OpenAPI document; the path carries its major (`/api/v1`). */
@@ -64,6 +67,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app: ApiInstance = Fastify({
     logger: loggerOption(deps.logger),
     schemaErrorFormatter: formatSchemaErrors,
+    // An alarm id is one URL-encoded segment of up to ~230 characters (routes/alarms.ts).
+    routerOptions: { maxParamLength: 512 },
     // Query strings are parsed by Fastify's default (node:querystring); ids never need more.
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(TypeBoxValidatorCompiler)
@@ -93,11 +98,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       info: {
         title: 'muni-iot cloud API',
         version: API_VERSION,
-        description: 'Sites, gateways, devices and their telemetry; dead letters; API tokens. Roles: viewer < operator < engineer < admin.',
+        description:
+          'Sites, gateways, devices and their telemetry; alarms, maintenance and the live event stream; dead letters; API tokens. Roles: viewer < operator < engineer < admin.',
       },
       tags: [
         { name: 'registry', description: 'sites, gateways, devices' },
         { name: 'telemetry', description: 'device readings over time' },
+        { name: 'alarms', description: 'alarms, operator actions, maintenance windows, the live stream (SSE)' },
         { name: 'dead-letters', description: 'messages ingest refused' },
         { name: 'tokens', description: 'API tokens (admin)' },
         { name: 'system', description: 'health and metrics' },
@@ -116,6 +123,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerSystemRoutes(app, deps, http)
   registerRegistryRoutes(app, deps.registry)
   registerTelemetryRoutes(app, deps)
+  registerAlarmRoutes(app, deps)
+  registerMaintenanceRoutes(app, deps)
+  registerStreamRoutes(app, deps)
   registerDeadLetterRoutes(app, deps.deadLetters)
   registerTokenRoutes(app, deps.tokens)
 

@@ -11,7 +11,7 @@ import { SENSOR_KINDS } from '../../shared/profile/schema.ts'
 import { ROLES } from './tokens.ts'
 
 export const Id = (description: string) => Type.String({ pattern: ID_PATTERN, description })
-const Ms = (description: string) => Type.Integer({ minimum: 0, maximum: LIMITS.timestampMs, description: `${description}; ms since the epoch` })
+export const Ms = (description: string) => Type.Integer({ minimum: 0, maximum: LIMITS.timestampMs, description: `${description}; ms since the epoch` })
 
 const errorFields = {
   statusCode: Type.Integer({ minimum: 400, maximum: 599 }),
@@ -23,12 +23,13 @@ const errorSchema = (description: string) => Type.Object(errorFields, { descript
 export const ErrorSchema = errorSchema('an error')
 
 /** The error responses of a route that needs a token, plus the extra ones it lists. */
-export function errorResponses(...codes: Array<400 | 404>): Record<number, TSchema> {
+export function errorResponses(...codes: Array<400 | 404 | 409 | 503>): Record<number, TSchema> {
   const out: Record<number, TSchema> = {
     401: errorSchema('no token, or an unknown or revoked one (WWW-Authenticate: Bearer)'),
     403: errorSchema('the token role is too weak; the message names the role needed'),
   }
-  for (const c of codes) out[c] = errorSchema(c === 400 ? 'a parameter is invalid; the message names it' : 'not found; the message names what')
+  const what = { 400: 'a parameter is invalid; the message names it', 404: 'not found; the message names what', 409: 'the current state refuses the request; the message says why', 503: 'a part this route needs is not enabled in this service; the message names it' }
+  for (const c of codes) out[c] = errorSchema(what[c])
   return out
 }
 

@@ -3,6 +3,10 @@
  * samples every 10 s for one device, three dead letters, and one token per role.
  */
 import type { FastifyInstance } from 'fastify'
+import { AlarmEngine } from '../../alarms/engine.ts'
+import { LiveFeed } from '../../alarms/feed.ts'
+import { RULES } from '../../alarms/test-support/fixtures.ts'
+import { openStateDb } from '../../state/db.ts'
 import type { DeadLetter, RegistryDevice, RegistryGateway } from '../../model.ts'
 import { buildApi } from '../index.ts'
 import type { HealthReport } from '../deps.ts'
@@ -54,8 +58,13 @@ export interface Fixture {
   close: () => Promise<void>
 }
 
-export async function makeFixture(opts: { logger?: boolean | object; extraMetrics?: string } = {}): Promise<Fixture> {
+/** `alarms: true` adds a started alarm engine (in-memory state database) and a live feed. */
+export async function makeFixture(opts: { logger?: boolean | object; extraMetrics?: string; alarms?: boolean } = {}): Promise<Fixture> {
   const store = openTokenStore(':memory:')
+  const stateDb = opts.alarms ? openStateDb(':memory:') : undefined
+  const live = new LiveFeed()
+  const engine = stateDb ? new AlarmEngine({ db: stateDb, rules: RULES, now: () => NOW, onTransition: (t, a) => live.publishTransition(t, a) }) : undefined
+  engine?.start()
   const token = Object.fromEntries(ROLES.map((r) => [r, store.create(`test-${r}`, r).token])) as Record<Role, string>
   const telemetry = new MemoryTelemetry(SAMPLES)
   const health = { report: { ok: true, checks: { storage: { ok: true }, broker: { ok: true, detail: '2 clients' } } } as HealthReport }
@@ -67,6 +76,7 @@ export async function makeFixture(opts: { logger?: boolean | object; extraMetric
     health: () => health.report,
     metrics: () => opts.extraMetrics ?? '# HELP muni_ingest_messages_total Messages ingested.\n# TYPE muni_ingest_messages_total counter\nmuni_ingest_messages_total 42\n',
     now: () => NOW,
+    ...(engine ? { alarms: engine, live } : {}),
     ...(opts.logger === undefined ? {} : { logger: opts.logger }),
   })
   return {
@@ -79,6 +89,8 @@ export async function makeFixture(opts: { logger?: boolean | object; extraMetric
     close: async () => {
       await app.close()
       store.close()
+      engine?.stop()
+      stateDb?.close()
     },
   }
 }
