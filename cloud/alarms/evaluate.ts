@@ -294,7 +294,13 @@ function onThreshold(rule: ThresholdRule, old: Extract<RuleState, { kind: 'thres
  * then the extreme, and the change is measured from it to the newest value.
  */
 export function pushWindow(window: readonly Sample[], s: Sample, windowMs: number, direction: 'up' | 'down'): Sample[] {
-  const out = window.filter((x) => x.t >= s.t - windowMs)
+  const start = s.t - windowMs
+  const out = window.filter((x) => x.t >= start)
+  // Report-by-exception: a value holds until the next one. When every sample has left the
+  // window (the point was quiet longer than it), the newest of them still held at its start:
+  // a burst after a quiet minute is measured from the pressure the main held.
+  const newest = window[window.length - 1]
+  if (out.length === 0 && newest !== undefined) out.push({ t: start, v: newest.v })
   while (out.length > 0) {
     const last = out[out.length - 1] as Sample
     if (direction === 'down' ? last.v <= s.v : last.v >= s.v) out.pop()

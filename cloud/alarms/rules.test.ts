@@ -30,14 +30,14 @@ describe('defaults from the profiles’ alarm hints', () => {
     expect(byId(aqua, 'battery_pct.trend')).toBeUndefined() // trends only toward a water level's hi
 
     const ptx = profileRules(profile('presstek-ptx40@5.2'))
-    expect(byId(ptx, 'pressure_bar.rate')).toEqual({ id: 'pressure_bar.rate', kind: 'rate', point: 'pressure_bar', unit: 'bar', direction: 'down', change: 1.5, windowS: 60, severity: 'critical' })
+    expect(byId(ptx, 'pressure_bar.rate')).toEqual({ id: 'pressure_bar.rate', kind: 'rate', point: 'pressure_bar', unit: 'bar', direction: 'down', change: 1, windowS: 60, severity: 'critical' })
     expect(byId(ptx, 'stale')).toMatchObject({ expectedIntervalS: 600 })
     expect(byId(profileRules(profile('cividrain-mc200@2.1')), 'cover_open.state')).toMatchObject({ states: [{ value: true, severity: 'critical' }] })
   })
 
   it('per kind: profiles merged in id order, stale after the longest heartbeat', () => {
     const d = defaultRules(profiles)
-    expect(byId(d['pipe-pressure'], 'pressure_bar.rate')).toMatchObject({ change: 1.5, windowS: 60 }) // presstek < vitaflow
+    expect(byId(d['pipe-pressure'], 'pressure_bar.rate')).toMatchObject({ change: 1, windowS: 60 }) // presstek < vitaflow
     expect(byId(d['pipe-pressure'], 'stale')).toMatchObject({ expectedIntervalS: 900 })
     expect(byId(d['water-level'], 'level_m.rate')).toMatchObject({ direction: 'up', change: 0.5 }) // only hydrolux hints a rate
     expect(byId(d['manhole-cover'], 'cover_open.state')).toBeDefined()
@@ -116,7 +116,7 @@ describe('parseRules + resolveRules: precedence', () => {
     const rules = resolveRules(set, pp)
     expect(byId(rules, 'stale')).toBeUndefined()
     expect(byId(rules, 'pressure_bar.surge')).toMatchObject({ direction: 'up' })
-    expect(byId(rules, 'pressure_bar.rate')).toMatchObject({ change: 1.5 })
+    expect(byId(rules, 'pressure_bar.rate')).toMatchObject({ change: 1 })
     expect(byId(resolveRules(set, { ...pp, site: 'xicheng' }), 'stale')).toBeDefined()
   })
 

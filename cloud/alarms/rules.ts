@@ -243,7 +243,7 @@ const LEVEL_TREND = { windowS: 900, minPoints: 6, minConfidence: 0.8, horizonS: 
 /**
  * Layer 1 for a device whose profile is known: the rules its profile's alarm hints
  * give. Per hinted point: `threshold` (hihi/hi/lo/lolo, deadband), `rate`
- * (rateOfChange), `state` (state), `quality` (3 readings in a row); per water-level
+ * (rateOfChange), `state` (state), `quality` (3 readings in a row or 60 s); per water-level
  * point with `hi`: a `trend` toward `hi` (the flood forecast); per profile: `stale`
  * after 3 × its heartbeat (report-by-exception publishes at least that often).
  */
@@ -281,7 +281,9 @@ export function profileRules(p: Profile): Rule[] {
       })
     }
     if (h.state) add({ id: `${pt.name}.state`, kind: 'state', point: pt.name, states: [{ value: h.state.value, severity: h.state.severity }] })
-    add({ id: `${pt.name}.quality`, kind: 'quality', point: pt.name, forReadings: 3, severity: 'minor' })
+    // Or 60 s: report-by-exception sends a persisting error once (then only on heartbeats),
+    // so a count of readings alone could take hours to reach 3.
+    add({ id: `${pt.name}.quality`, kind: 'quality', point: pt.name, forReadings: 3, forS: 60, severity: 'minor' })
   }
   add({ id: 'stale', kind: 'stale', expectedIntervalS: p.heartbeatS ?? DEFAULT_INTERVAL_S, factor: 3, severity: 'major' })
   return [...rules.values()]
