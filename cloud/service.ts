@@ -224,6 +224,8 @@ export class Cloud {
         tokens: this.#tokens,
         health: () => this.#health(),
         metrics: () => this.#metrics(),
+        ...(this.#alarms ? { alarms: this.#alarms } : {}),
+        live: this.#live,
         ...(this.#o.apiLogger !== undefined ? { logger: this.#o.apiLogger } : {}),
       })
       await this.#api.listen({ host: c.api.host, port: c.api.port })
