@@ -43,6 +43,8 @@ export interface CloudMetricsSources {
   broker?: Record<string, number | Record<string, number>>
   /** Open alarms (not CLEARED_ACK) by status and severity, and engine steps that failed. */
   alarms?: { open: Array<{ status: string; severity: string; n: number }>; errors: number; live: number }
+  /** Per webhook target. */
+  webhooks?: ReadonlyArray<{ target: string; delivered: number; failed: number; retrying: boolean; lag: number }>
 }
 
 export function renderCloudMetrics(s: CloudMetricsSources): string {
@@ -61,6 +63,13 @@ export function renderCloudMetrics(s: CloudMetricsSources): string {
     p.family('muni_alarms_open', 'gauge', 'alarms not yet cleared and acknowledged, by status and severity', s.alarms.open.map((o) => [{ status: o.status, severity: o.severity }, o.n]))
     p.family('muni_alarm_engine_errors_total', 'counter', 'alarm evaluations, ticks or registry changes that failed (logged; ingest unaffected)', [[{}, s.alarms.errors]])
     p.family('muni_live_listeners', 'gauge', 'subscribers of the live feed (SSE streams)', [[{}, s.alarms.live]])
+  }
+  if (s.webhooks) {
+    const w = s.webhooks
+    p.family('muni_webhook_delivered_total', 'counter', 'alarm transitions delivered (2xx), per target', w.map((t) => [{ target: t.target }, t.delivered]))
+    p.family('muni_webhook_failed_total', 'counter', 'alarm transitions given up (non-retryable answer or maxAttempts), per target; see the webhook_failures table', w.map((t) => [{ target: t.target }, t.failed]))
+    p.family('muni_webhook_lag', 'gauge', 'announced transitions logged but not yet delivered, per target', w.map((t) => [{ target: t.target }, t.lag]))
+    p.family('muni_webhook_retrying', 'gauge', '1 while a target is backing off after a failed attempt', w.map((t) => [{ target: t.target }, t.retrying ? 1 : 0]))
   }
   for (const [name, v] of Object.entries(s.broker ?? {})) {
     const metric = `muni_broker_${name.replace(/[^a-zA-Z0-9_]/g, '_')}`

@@ -14,6 +14,7 @@ import { encode, topics, type TelemetryBatch } from '../shared/mqtt/index.ts'
 import { BINARIES, requireBinary } from '../shared/test-support/binaries.ts'
 import { startMosquitto } from '../simulators/test-support/broker.ts'
 import type { LiveEvent } from './alarms/feed.ts'
+import { startReceiver } from './alarms/test-support/webhook-receiver.ts'
 import type { CloudConfig } from './config/config.ts'
 import { Cloud } from './service.ts'
 import { birthOf } from './test-support/gateway.ts'
@@ -176,6 +177,27 @@ describe('alarms in the running cloud', () => {
     writeFileSync(rules, 'defaults:\n  water-level:\n    - { id: x, kind: nope }\n')
     const cloud = new Cloud(config(dir, { rulesFile: rules }), { log: () => undefined })
     await expect(cloud.start()).rejects.toThrow(/rules\.yaml:3:\d+: defaults\.water-level\[0\]\.kind: must be one of/)
+  })
+
+  it('posts announced transitions to the configured webhook, signed, and reports delivery in /metrics', async () => {
+    const secret = 'a-webhook-secret-of-32-characters'
+    const receiver = await startReceiver(secret)
+    cleanup.push(() => receiver.close())
+    const dir = tempDir()
+    const { cloud, url } = await startCloud(config(dir, { webhooks: [{ name: 'control-room', url: receiver.url, secret, minSeverity: 'major' }] }))
+    cleanup.push(() => cloud.stop())
+    const gw = await gateway(url, 'gw-w')
+    cleanup.push(() => gw.client.endAsync())
+    await gw.send([level(Date.now() - 2000, 1.0)])
+    await gw.send([level(Date.now() - 1000, 2.8)])
+    await until('the webhook', () => receiver.requests.some((r) => r.payload.alarm?.rule === 'level_m.threshold'))
+    const hit = receiver.requests.find((r) => r.payload.alarm?.rule === 'level_m.threshold')
+    expect(hit).toMatchObject({ valid: true, payload: { type: 'raise', to: 'ACTIVE_UNACK', alarm: { severity: 'MAJOR', gateway: 'gw-w' } } })
+    const { token } = cloud.tokens.create('metrics', 'viewer')
+    const metrics = await (await fetch(`${cloud.endpoints.api}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text()
+    expect(metrics).toMatch(/^muni_webhook_delivered_total\{target="control-room"\} [1-9]\d*$/m)
+    expect(metrics).toMatch(/^muni_alarms_open\{status="ACTIVE_UNACK",severity="MAJOR"\} [1-9]/m)
+    expect(metrics).not.toContain(secret)
   })
 
   it('runs without alarms when they are disabled: no engine, telemetry still stored', async () => {

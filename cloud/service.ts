@@ -18,6 +18,7 @@ import { startBroker, type Broker } from './broker/index.ts'
 import { AlarmEngine } from './alarms/engine.ts'
 import { LiveFeed } from './alarms/feed.ts'
 import { loadRuleSet } from './alarms/load.ts'
+import { WebhookDelivery } from './alarms/webhooks.ts'
 import { formatIssue } from '../shared/yaml/issue.ts'
 import { DEFAULT_ALARMS, type CloudConfig } from './config/config.ts'
 import { redactUrl, startExternalConsumer, type ExternalConsumer } from './consumer/external.ts'
@@ -62,6 +63,7 @@ export class Cloud {
   #timers: NodeJS.Timeout[] = []
   #endpoints: CloudEndpoints | undefined
   #alarms: AlarmEngine | undefined
+  #webhooks: WebhookDelivery | undefined
   #alarmErrors = 0
   readonly #live = new LiveFeed()
   /** Durable readings waiting for the alarm engine (evaluated after the PUBACKs go out). */
@@ -150,10 +152,19 @@ export class Cloud {
           db: this.#db,
           rules: loaded.rules,
           lookup: (g, d) => registry.lookup(g, d),
-          onTransition: (t, alarm) => live.publishTransition(t, alarm),
+          onTransition: (t, alarm) => {
+            // Synchronously after the commit: the SSE stream relies on it (no gap between replay and live).
+            live.publishTransition(t, alarm)
+            if (t.announce) this.#webhooks?.notify(t.id)
+          },
           log: this.#log,
         }))
         engine.start()
+        if (a.webhooks.length > 0) {
+          const delivery = (this.#webhooks = new WebhookDelivery({ db: this.#db, source: engine, targets: a.webhooks, log: this.#log }))
+          delivery.start()
+          this.#log(`cloud: webhooks to ${a.webhooks.map((w) => w.name).join(', ')}`)
+        }
         this.#timers.push(setInterval(() => this.#guard('tick', () => engine.tick()), a.tickMs).unref())
         this.#log(`cloud: alarms on: ${loaded.profiles} profile(s)${a.rulesFile ? ` + rules ${a.rulesFile}` : ''}, ${engine.list({ state: ['ACTIVE_UNACK', 'ACTIVE_ACK', 'CLEARED_UNACK'] }).length} alarm(s) open`)
       }
@@ -322,6 +333,7 @@ export class Cloud {
       gateways,
       ...(this.#broker ? { broker: this.#broker.stats() as unknown as Record<string, number> } : this.#consumer ? { broker: this.#consumer.stats() } : {}),
       ...(this.#alarms ? { alarms: { open: this.#openAlarms(), errors: this.#alarmErrors, live: this.#live.listeners } } : {}),
+      ...(this.#webhooks ? { webhooks: this.#webhooks.stats() } : {}),
     })
   }
 
@@ -368,7 +380,11 @@ export class Cloud {
     await step('consumer', consumer && (() => consumer.close()))
     await step('ingest', ingest && (() => ingest.close()))
     const alarms = this.#alarms
-    // The readings ingest has just written are evaluated before the engine writes its states.
+    const webhooks = this.#webhooks
+    this.#webhooks = undefined
+    // The readings ingest has just written are evaluated (and their transitions logged, so a
+    // restart's webhook delivery finds them) before the engine writes its states.
+    await step('webhooks', webhooks && (() => webhooks.stop()))
     await step('alarms', alarms && (() => {
       this.#evaluateNow()
       alarms.stop()

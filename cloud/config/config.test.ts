@@ -66,18 +66,19 @@ describe('cloud config', () => {
     const bad = load('a1.yaml', text, { CR_SECRET: 's3cret' })
     expect(bad.lines).toEqual([
       'a1.yaml:8:73: alarms.webhooks[1].secretEnv: environment variable OTHER_SECRET is not set',
+      'a1.yaml:7:70: alarms.webhooks[0].secretEnv: the secret in CR_SECRET is shorter than 16 characters',
       'a1.yaml:8:15: alarms.webhooks[1].name: duplicate webhook name control-room',
     ])
     expect(bad.lines.join('\n')).not.toContain('s3cret')
-    const good = load('a2.yaml', text.replace(/name: control-room, url: https:\/\/other/, 'name: gis, url: https://other'), { CR_SECRET: 's3cret', OTHER_SECRET: 'x' })
+    const good = load('a2.yaml', text.replace(/name: control-room, url: https:\/\/other/, 'name: gis, url: https://other'), { CR_SECRET: 's3cret-s3cret-s3cret', OTHER_SECRET: 'x'.repeat(16) })
     expect(good.config?.alarms).toEqual({
       enabled: true,
       rulesFile: join(dir, 'rules.yaml'),
       profileDirs: [join(dir, 'profiles')],
       tickMs: 500,
       webhooks: [
-        { name: 'control-room', url: 'https://cr.example/hook', secret: 's3cret', minSeverity: 'major' },
-        { name: 'gis', url: 'https://other.example/hook', secret: 'x' },
+        { name: 'control-room', url: 'https://cr.example/hook', secret: 's3cret-s3cret-s3cret', minSeverity: 'major' },
+        { name: 'gis', url: 'https://other.example/hook', secret: 'x'.repeat(16) },
       ],
     })
   })

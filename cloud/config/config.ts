@@ -263,6 +263,7 @@ function resolveCloudConfig(
   }))
   const names = new Set<string>()
   webhooks.forEach((w, i) => {
+    if (w.secret !== '' && w.secret.length < 16) problem(['alarms', 'webhooks', i, 'secretEnv'], `the secret in ${(a.webhooks ?? [])[i]?.secretEnv} is shorter than 16 characters`)
     if (names.has(w.name)) problem(['alarms', 'webhooks', i, 'name'], `duplicate webhook name ${w.name}`)
     names.add(w.name)
   })
