@@ -1,12 +1,17 @@
 /**
- * `npm run bench -- ingest [--messages N] [--gateways G] [--window W] [--only-pipeline]`
+ * `npm run bench -- ingest [--messages N] [--gateways G] [--window W] [--only-pipeline] [--alarms]`
  *
  * Side by side in one run, the same load (G gateways × N telemetry batches of 50 readings,
  * QoS 1, at most W unacknowledged per gateway, from a separate load-generator process):
  *   (a) raw Aedes QoS 1 pass-through to a no-op subscriber — the broker ceiling;
  *   (b) raw batched line-protocol POSTs (5,000 lines, two in flight) to the same influxd — the storage ceiling;
  *   (c) the full pipeline: `muni cloud` (embedded broker with credentials and ACL, contract
- *       validation, dedupe, registry, group commit into InfluxDB 1.x) — PUBACK only once stored.
+ *       validation, dedupe, registry, group commit into InfluxDB 1.x) — PUBACK only once stored;
+ *       alarms disabled in its config: issue 5's pipeline is "validation, storage and registry";
+ *   (d) the same with the alarm engine on (as `muni cloud run` ships: the shipped profiles'
+ *       rules on every stored reading; this load moves levels through their thresholds) —
+ *       what alarms cost on top (bench/alarms.ts measures them in detail). `--alarms` runs
+ *       only (d) with `--only-pipeline`.
  * Prints readings/s, CPU-ms per 1,000 readings (this process; influxd separately),
  * publish→PUBACK p50/p99 (for (c) that is publish→stored), peak RSS, and the ratios.
  * Goal (issue 5): (c) ≥ 100,000 readings/s and ≥ 0.4 × the slower of (a) and (b).
@@ -22,7 +27,7 @@ import { Aedes } from 'aedes'
 import mqtt from 'mqtt'
 import { stringify } from 'yaml'
 import { hashPassword } from '../cloud/broker/password.ts'
-import type { CloudConfig } from '../cloud/config/config.ts'
+import { DEFAULT_ALARMS, type CloudConfig } from '../cloud/config/config.ts'
 import type { StoredReading } from '../cloud/model.ts'
 import { Cloud } from '../cloud/service.ts'
 import { toLineProtocol } from '../cloud/storage/influxdb1.ts'
@@ -168,7 +173,7 @@ async function benchLineProtocol(influx: TestServer, total: number): Promise<Res
   return { name: '(b) raw line protocol → influxd (5,000/POST, 2 in flight)', readings: total, ms: m.ms, cpuMs: m.cpuMs, influxCpuMs: m.influxCpuMs, peakRssMb: m.peakRssMb }
 }
 
-async function benchPipeline(influx: TestServer, gateways: number, messages: number, window: number): Promise<Result> {
+async function benchPipeline(influx: TestServer, gateways: number, messages: number, window: number, alarms: boolean): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'muni-bench-ingest-'))
   try {
     const passwords = Array.from({ length: gateways }, (_, i) => `bench-password-${i}`)
@@ -180,6 +185,8 @@ async function benchPipeline(influx: TestServer, gateways: number, messages: num
       storage: { kind: 'influxdb1', url: influx.url, database: 'pipeline' },
       api: { host: '127.0.0.1', port: 0 },
       ingest: { batchReadings: 5000, maxPendingReadings: 50_000, maxFutureMs: 600_000 },
+      // (c): alarms off; (d): as `muni cloud run` ships (alarms on, the shipped profiles' hints).
+      alarms: { ...DEFAULT_ALARMS, enabled: alarms },
     }
     const cloud = new Cloud(config, { log: () => undefined })
     const endpoints = await cloud.start()
@@ -188,7 +195,7 @@ async function benchPipeline(influx: TestServer, gateways: number, messages: num
       const m = await measured(() => load.go(), influx.pid)
       const stored = cloud.ingest.stats().readingsStored
       if (stored !== m.value.readings) throw new Error(`pipeline stored ${stored} readings of ${m.value.readings} acknowledged`)
-      return { name: '(c) muni cloud: broker + validation + registry → influxd', readings: m.value.readings, ms: m.value.ms, cpuMs: m.cpuMs, influxCpuMs: m.influxCpuMs, p50: m.value.p50, p99: m.value.p99, peakRssMb: m.peakRssMb }
+      return { name: alarms ? '(d) the same + the alarm engine' : '(c) muni cloud: broker + validation + registry → influxd', readings: m.value.readings, ms: m.value.ms, cpuMs: m.cpuMs, influxCpuMs: m.influxCpuMs, p50: m.value.p50, p99: m.value.p99, peakRssMb: m.peakRssMb }
     } finally {
       await cloud.stop()
     }
@@ -204,26 +211,33 @@ export default async function ingest(args: string[]): Promise<void> {
   const gateways = arg(args, 'gateways', 8)
   const messages = arg(args, 'messages', 1000)
   const window = arg(args, 'window', 32)
+  const alarms = args.includes('--alarms')
   const total = gateways * messages * READINGS
   process.stdout.write(`ingest: ${gateways} gateways × ${messages} batches × ${READINGS} readings = ${f0(total)} readings per run, ≤ ${window} unacknowledged per gateway\n`)
   const influx = await startInfluxd()
   try {
     if (args.includes('--only-pipeline')) {
       // For profiling (node --cpu-prof): the pipeline alone.
-      const r = await benchPipeline(influx, gateways, messages, window)
+      const r = await benchPipeline(influx, gateways, messages, window, alarms)
       process.stdout.write(`${r.name}: ${f0(r.readings / (r.ms / 1000))} readings/s, ${f1((r.cpuMs / r.readings) * 1000)} CPU-ms / 1,000 readings\n`)
       return
     }
-    const results = [await benchAedes(gateways, messages, window), await benchLineProtocol(influx, total), await benchPipeline(influx, gateways, messages, window)]
+    const results = [
+      await benchAedes(gateways, messages, window),
+      await benchLineProtocol(influx, total),
+      await benchPipeline(influx, gateways, messages, window, false),
+      await benchPipeline(influx, gateways, messages, window, true),
+    ]
     process.stdout.write('\n| run | readings/s | CPU-ms / 1,000 readings (this process) | influxd CPU-ms / 1,000 | p50 ms | p99 ms | peak RSS MB |\n|---|---:|---:|---:|---:|---:|---:|\n')
     for (const r of results) {
       const rate = r.readings / (r.ms / 1000)
       process.stdout.write(`| ${r.name} | ${f0(rate)} | ${f1((r.cpuMs / r.readings) * 1000)} | ${r.influxCpuMs === undefined ? '—' : f1((r.influxCpuMs / r.readings) * 1000)} | ${f1(r.p50)} | ${f1(r.p99)} | ${f0(r.peakRssMb)} |\n`)
     }
-    const [a, b, c] = results.map((r) => r.readings / (r.ms / 1000)) as [number, number, number]
+    const [a, b, c, d] = results.map((r) => r.readings / (r.ms / 1000)) as [number, number, number, number]
     const ceiling = Math.min(a, b)
     process.stdout.write(`\npipeline / slower ceiling = ${f0(c)} / ${f0(ceiling)} = ${(c / ceiling).toFixed(2)} (goal ≥ 0.40)\n`)
     process.stdout.write(`pipeline readings/s = ${f0(c)} (goal ≥ 100,000); pipeline / Aedes = ${(c / a).toFixed(2)}, pipeline / line protocol = ${(c / b).toFixed(2)}\n`)
+    process.stdout.write(`with the alarm engine: ${f0(d)} readings/s = ${(d / c).toFixed(2)} × the pipeline without it\n`)
   } finally {
     await influx.stop()
   }

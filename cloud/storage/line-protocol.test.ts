@@ -1,7 +1,10 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { POINT_ERROR_CODES } from '../../shared/quality.ts'
+import { SENSOR_KINDS } from '../../shared/profile/schema.ts'
 import type { StoredReading } from '../model.ts'
 import { toLineProtocol } from './influxdb1.ts'
-import { escapeKey, escapeMeasurement, quoteString } from './line-protocol.ts'
+import { escapeKey, escapeMeasurement, lineProtocolBodies, quoteString } from './line-protocol.ts'
 
 const base: StoredReading = { site: 's1', gateway: 'gw-1', device: 'wl-1', kind: 'water-level', ts: 1_735_689_600_000, values: {}, errors: {}, historical: false, seq: 7 }
 const line = (over: Partial<StoredReading>) => toLineProtocol([{ ...base, ...over }])[0]
@@ -70,5 +73,43 @@ describe('toLineProtocol', () => {
     expect(() => line({ device: 'a\nb' })).toThrow(/cannot encode/)
     expect(() => line({ device: 'ends\\' })).toThrow(/cannot encode/)
     expect(() => line({ device: '' })).toThrow(/cannot encode/)
+  })
+})
+
+describe('lineProtocolBodies', () => {
+  const text = (bodies: Uint8Array[]): string[] => bodies.map((b) => new TextDecoder().decode(b))
+  const name = fc.oneof(fc.constantFrom('level_m', 'open', 'mode', 'a b', 'c,d', 'e=f', 'ü'), fc.stringMatching(/^[a-z][a-z0-9_]{0,10}$/))
+  const tag = fc.oneof(fc.constantFrom('gw-1', 'north side', 'g,1', 'd=1', 'wl-ü'), fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_ ,=-]{0,12}$/))
+  const reading: fc.Arbitrary<StoredReading> = fc.record({
+    site: tag,
+    gateway: tag,
+    device: tag,
+    kind: fc.constantFrom(...SENSOR_KINDS),
+    ts: fc.oneof(fc.integer({ min: 0, max: 2 ** 53 - 1 }), fc.double({ min: -1e22, max: 1e22, noNaN: true }), fc.constantFrom(0, -0, -1.5, 1e21, 2 ** 53 + 2)),
+    values: fc.dictionary(name, fc.oneof(fc.double(), fc.integer(), fc.boolean(), fc.string({ maxLength: 20 }), fc.string({ maxLength: 10, unit: 'binary' })), { maxKeys: 5 }),
+    errors: fc.dictionary(name, fc.record({ code: fc.constantFrom(...POINT_ERROR_CODES) }), { maxKeys: 3 }),
+    historical: fc.boolean(),
+    seq: fc.oneof(fc.maxSafeNat(), fc.double({ min: 0, max: 1e20, noNaN: true })),
+  })
+
+  it('holds the lines of toLineProtocol, byte for byte, split every N lines', () => {
+    fc.assert(
+      fc.property(fc.array(reading, { maxLength: 12 }), fc.integer({ min: 1, max: 5 }), (readings, n) => {
+        const lines = toLineProtocol(readings)
+        const want: string[] = []
+        for (let i = 0; i < lines.length; i += n) want.push(lines.slice(i, i + n).join('\n'))
+        expect(text(lineProtocolBodies(readings, n))).toEqual(want)
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('throws what toLineProtocol throws', () => {
+    expect(() => lineProtocolBodies([{ ...base, values: { seq: 1 } }], 5000)).toThrow(/reading of gw-1\/wl-1 at 1735689600000: point "seq"/)
+    expect(() => lineProtocolBodies([{ ...base, device: 'a\nb' }], 5000)).toThrow(/cannot encode/)
+  })
+
+  it('returns no body for no readings', () => {
+    expect(lineProtocolBodies([], 5000)).toEqual([])
   })
 })
