@@ -33,16 +33,17 @@ export function command(): Command {
     .option('--config <file>', 'cloud config (YAML); without it: embedded broker, SQLite storage and the API on 127.0.0.1, data in ./muni-data')
     .option('--init <dir>', 'first set up a deployment in DIR as `muni cloud init` does (with --gateway), unless DIR has one; then run it')
     .option('--gateway <site/gateway...>', 'with --init: a gateway to create credentials for (repeatable)')
+    .option('--rules <file>', 'with --init: the alarm rules file the new cloud.yaml names (alarms.rules; relative to DIR)')
     .option('--data <dir>', 'data folder (overrides dataDir)')
     .option('--mqtt-port <n>', 'embedded broker port (0: a free port)', parsePort)
     .option('--api-port <n>', 'API port (0: a free port)', parsePort)
     .option('--ready-json', 'print one JSON line with the endpoints once started (for scripts); with --init, first one with what init made')
-    .action(async (opts: { config?: string; init?: string; gateway?: string[]; data?: string; mqttPort?: number; apiPort?: number; readyJson?: boolean }) => {
+    .action(async (opts: { config?: string; init?: string; gateway?: string[]; rules?: string; data?: string; mqttPort?: number; apiPort?: number; readyJson?: boolean }) => {
       let file = opts.config
       if (opts.init !== undefined) {
         file = join(resolve(opts.init), 'cloud.yaml')
         if (!existsSync(file)) {
-          const code = await init(opts.init, { gateway: opts.gateway ?? [], json: opts.readyJson === true, event: true, ...ports(opts) })
+          const code = await init(opts.init, { gateway: opts.gateway ?? [], json: opts.readyJson === true, event: true, ...ports(opts), ...(opts.rules !== undefined ? { rules: opts.rules } : {}) })
           if (code !== 0) {
             process.exitCode = code
             return
@@ -90,8 +91,9 @@ export function command(): Command {
     .requiredOption('--gateway <site/gateway...>', 'a gateway to create credentials for (repeatable)')
     .option('--mqtt-port <n>', 'embedded broker port', parsePort)
     .option('--api-port <n>', 'API port', parsePort)
+    .option('--rules <file>', 'the alarm rules file cloud.yaml names (alarms.rules; relative to DIR)')
     .option('--json', 'print what was made as JSON (includes the token and passwords)')
-    .action(async (dir: string, opts: { gateway: string[]; mqttPort?: number; apiPort?: number; json?: boolean }) => {
+    .action(async (dir: string, opts: { gateway: string[]; rules?: string; mqttPort?: number; apiPort?: number; json?: boolean }) => {
       process.exitCode = await init(dir, opts)
     })
 
@@ -215,7 +217,7 @@ function ports(o: { mqttPort?: number; apiPort?: number }): { mqttPort?: number;
   return { ...(o.mqttPort !== undefined ? { mqttPort: o.mqttPort } : {}), ...(o.apiPort !== undefined ? { apiPort: o.apiPort } : {}) }
 }
 
-async function init(dir: string, o: { gateway: string[]; mqttPort?: number; apiPort?: number; json?: boolean; event?: boolean }): Promise<number> {
+async function init(dir: string, o: { gateway: string[]; rules?: string; mqttPort?: number; apiPort?: number; json?: boolean; event?: boolean }): Promise<number> {
   const gateways: Array<{ site: string; gateway: string }> = []
   for (const g of o.gateway) {
     const [site, gateway, ...rest] = g.split('/')
@@ -246,6 +248,7 @@ async function init(dir: string, o: { gateway: string[]; mqttPort?: number; apiP
     dataDir: 'data',
     broker: { mode: 'embedded', host: '127.0.0.1', port: o.mqttPort ?? 1883, credentials: 'credentials.yaml' },
     api: { host: '127.0.0.1', port: o.apiPort ?? 8080 },
+    ...(o.rules !== undefined ? { alarms: { rules: o.rules } } : {}),
   }
   const storageNote = [
     '# storage: without it, readings go to SQLite under dataDir, or to InfluxDB when',

@@ -2,30 +2,41 @@
  * `muni demo` — what `npm start` runs: the whole data path of the sample district on
  * one machine, each part in its own process, as a deployment runs them:
  *
+ *   muni sim         → the 35 simulated Modbus devices of simulators/districts/sample.yaml,
+ *                      live (speed 1), except the devices the storm scenario plays on: it
+ *                      plays there at --speed (60×) — the underpass floods a minute after start
  *   muni cloud run --init → a deployment folder (broker credentials per gateway, an admin
- *                      token), then embedded Aedes broker, ingest, SQLite storage, registry, HTTP API
- *   muni sim         → the 35 simulated Modbus devices of simulators/districts/sample.yaml
+ *                      token, alarms.rules naming the demo's rules file), then the cloud; the
+ *                      scenario's rules are written once the sim lists its devices, and
+ *                      reloaded with SIGHUP (see demo-rules.ts)
+ *   muni cloud run   → embedded Aedes broker, ingest, SQLite storage, registry, alarms, HTTP API
  *   muni edge run    → one edge agent per gateway, its config written from the sim's endpoints
  *
- * It waits until the API serves readings, prints the API URL and a token, and stops
- * everything cleanly on Ctrl-C (or after --duration). The parts are started through the
- * `muni` command, never imported: this file knows the other sides only by their CLIs.
- * Child output goes to `<data>/logs/*.log`.
+ * It waits until the API serves readings, prints the API URL, a token and how to watch the
+ * alarms, and stops everything cleanly on Ctrl-C (or after --duration). The parts are
+ * started through the `muni` command, never imported: this file knows the other sides only
+ * by their CLIs. Child output goes to `<data>/logs/*.log`.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Command } from 'commander'
 import { stringify } from 'yaml'
 import { parseDistrict } from '../../shared/district/parse.ts'
 import type { District } from '../../shared/district/schema.ts'
+import { parseProfile } from '../../shared/profile/parse.ts'
+import type { Profile } from '../../shared/profile/schema.ts'
+import { demoRules } from './demo-rules.ts'
 import { PACKAGE_ROOT } from './main.ts'
 
 const DISTRICT = join(PACKAGE_ROOT, 'simulators', 'districts', 'sample.yaml')
 const MUNI = join(PACKAGE_ROOT, 'edge', 'cli', 'muni.mjs')
+const PROFILES = process.env.MUNI_PROFILES_DIR ?? join(PACKAGE_ROOT, 'firmware-profiles')
+/** The storm's speed: its dry first hour is a minute, the underpass floods in about 20 s, all well inside two minutes. */
+export const DEFAULT_SCENARIO_SPEED = 60
 
 export interface DemoOptions {
   data?: string
@@ -33,8 +44,9 @@ export interface DemoOptions {
   apiPort?: number
   mqttPort?: number
   pollMs: number
-  scenario?: string
-  speed?: number
+  /** A scenario to play on the devices it targets; false: the district only, live. */
+  scenario: string | false
+  speed: number
   json?: boolean
 }
 
@@ -46,8 +58,9 @@ export function command(): Command {
     .option('--api-port <n>', 'API port (default: a free port)', Number)
     .option('--mqtt-port <n>', 'MQTT port (default: a free port)', Number)
     .option('--poll-ms <n>', 'poll interval of every device, ms', Number, 2000)
-    .option('--scenario <name>', 'a simulator scenario to play: storm, pipe-burst, cover-theft, sensor-faults')
-    .option('--speed <n>', 'simulated seconds per second for the scenario', Number)
+    .option('--scenario <name>', 'a simulator scenario to play on the devices it targets, the rest of the district live: storm, pipe-burst, cover-theft, sensor-faults', 'storm')
+    .option('--no-scenario', 'the district only, live: no scenario')
+    .option('--speed <n>', 'simulated seconds per second for the scenario', Number, DEFAULT_SCENARIO_SPEED)
     .option('--json', 'print one JSON line with the endpoints and token once readings flow')
     .action(async (opts: DemoOptions) => {
       process.exitCode = await runDemo(opts)
@@ -73,6 +86,8 @@ interface SimDevice {
   baud?: number
   parity?: string
   stopBits?: number
+  /** Set by `muni sim --scenario-speed` on the devices that play the scenario. */
+  scenarioSpeed?: number
 }
 
 export async function runDemo(o: DemoOptions): Promise<number> {
@@ -110,17 +125,34 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const [apiPort, mqttPort] = [o.apiPort ?? (await freePort()), o.mqttPort ?? (await freePort())]
     say(`muni-iot demo: ${district.district.name}, ${district.gateways.length} gateways, ${district.devices.length} devices; data in ${dir}`)
 
-    // The simulators and the cloud start at once; the edges once the simulators serve and the cloud made their credentials.
-    const sim = start('sim', ['sim', '--district', DISTRICT, '--free-ports', ...(o.scenario ? ['--scenario', o.scenario] : []), ...(o.speed ? ['--speed', String(o.speed)] : [])], dir, parts)
+    // The simulators and the cloud's set-up start at once; the cloud once its rules file is
+    // written (it needs the sim's list of devices the scenario plays on); the edges once the
+    // simulators serve and the set-up made their credentials.
+    const scenarioArgs = o.scenario === false ? [] : ['--scenario', o.scenario, '--scenario-speed', String(o.speed)]
+    // --unmapped zeros: the edge's request planner reads across gaps of up to 10 unmapped
+    // registers (edge/polling/plan.ts DEFAULT_MAX_GAP) unless a profile lists them in
+    // quirks.forbiddenRanges, and no shipped profile does; a strict simulated device answers
+    // such a read with exception 02, and hydrolux-rl80@2.3's level_m would never be read.
+    const sim = start('sim', ['sim', '--district', DISTRICT, '--free-ports', '--unmapped', 'zeros', ...scenarioArgs], dir, parts)
     const devicesReady = lines(sim, district.devices.length)
     devicesReady.catch(() => undefined) // awaited below; a failure before that must not be an unhandled rejection
     const gatewayArgs = district.gateways.flatMap((g) => ['--gateway', `${g.site}/${g.id}`])
-    // One process sets up the deployment (credentials per gateway, an admin token) and runs it.
-    const cloud = start('cloud', ['cloud', 'run', '--init', join(dir, 'cloud'), ...gatewayArgs, '--api-port', String(apiPort), '--mqtt-port', String(mqttPort), '--ready-json'], dir, parts)
+    const portArgs = ['--api-port', String(apiPort), '--mqtt-port', String(mqttPort)]
+    const cloudDir = join(dir, 'cloud')
+    const rulesFile = join(cloudDir, 'demo-rules.yaml')
+    // One cloud process sets itself up and runs. Its rules file starts empty (the profiles'
+    // defaults); once the simulator has listed the devices the scenario plays on, the demo
+    // writes their rules and the cloud reloads them on SIGHUP — nothing waits for the other.
+    mkdirSync(cloudDir, { recursive: true })
+    writeFileSync(rulesFile, '# muni demo: the scenario\'s rules are written here once the simulator has started\noverrides: []\n')
+    const cloud = start('cloud', ['cloud', 'run', '--init', cloudDir, ...gatewayArgs, '--rules', basename(rulesFile), ...portArgs, '--ready-json'], dir, parts)
+    const setupLine = firstLine(cloud, (l) => l.startsWith('{"event":"init"'))
     const cloudReady = firstLine(cloud, (l) => l.startsWith('{"event":"ready"'))
     cloudReady.catch(() => undefined) // awaited below
-    const setup = JSON.parse(await firstLine(cloud, (l) => l.startsWith('{"event":"init"'))) as { token: string; passwords: Record<string, string> }
+    const setup = JSON.parse(await setupLine) as { token: string; passwords: Record<string, string> }
     const simDevices = (await devicesReady).map((l) => JSON.parse(l) as SimDevice)
+    const played = simDevices.filter((d) => d.scenarioSpeed !== undefined)
+    const rules = o.scenario === false ? undefined : demoRules(played, o.speed, readProfiles(played.map((d) => d.profile)), o.scenario)
     // The edges start while the cloud is still starting: an agent that finds no broker yet
     // keeps polling into its outbox and connects on its next retry.
     const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
@@ -130,10 +162,22 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       start(`edge-${g.id}`, ['edge', 'run', '--config', file], dir, parts, { MUNI_BROKER_PASSWORD: setup.passwords[g.id] ?? '' })
     }
     const endpoints = JSON.parse(await cloudReady) as { api: string; mqtt: string }
+    if (rules) {
+      // After "ready": the cloud's SIGHUP handler is installed by then.
+      writeFileSync(rulesFile, rules.text)
+      cloud.child.kill('SIGHUP')
+    }
 
     const first = await firstReadings(endpoints.api, setup.token, () => stopping || parts.some((p) => p.child.exitCode !== null))
     const secs = ((Date.now() - started) / 1000).toFixed(1)
-    if (o.json) process.stdout.write(`${JSON.stringify({ event: 'ready', api: endpoints.api, mqtt: endpoints.mqtt, token: setup.token, dir, seconds: Number(secs), devicesWithReadings: first })}\n`)
+    const alarmsUrl = `${endpoints.api}/api/v1/alarms`
+    const streamUrl = `${endpoints.api}/api/v1/stream`
+    const scenario =
+      o.scenario === false ? undefined : { name: o.scenario, speed: o.speed, devices: played.map((d) => d.device), ...(rules ? { rules: rulesFile } : {}) }
+    if (o.json) {
+      const ready = { event: 'ready', api: endpoints.api, mqtt: endpoints.mqtt, token: setup.token, dir, seconds: Number(secs), devicesWithReadings: first, alarms: alarmsUrl, stream: streamUrl, ...(scenario ? { scenario } : {}) }
+      process.stdout.write(`${JSON.stringify(ready)}\n`)
+    }
     say('')
     say(`readings flow: ${first} device(s) reported within ${secs} s of start`)
     say(`  API      ${endpoints.api}`)
@@ -141,6 +185,15 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     say(`  token    ${setup.token}   (admin; stored hashed in ${join(dir, 'cloud', 'data', 'tokens.sqlite')})`)
     say(`  MQTT     ${endpoints.mqtt}   (per-gateway credentials in ${join(dir, 'cloud', 'credentials.yaml')})`)
     say(`  try      curl -H 'Authorization: Bearer ${setup.token}' ${endpoints.api}/api/v1/devices`)
+    if (scenario) {
+      say(`  scenario ${scenario.name} at ${scenario.speed}× on ${played.length} device(s) (${scenario.devices.join(', ')}); the rest of the district runs live`)
+      if (rules) {
+        say(`  rules    ${rulesFile}   (DEMO SETTING: on ${rules.devices.join(', ')} the profiles' trend and rate windows are divided by ${scenario.speed}, as the scenario's time is; thresholds unchanged)`)
+        if (o.pollMs * 6 > (900 / o.speed) * 1000) say(`  warning  --poll-ms ${o.pollMs} gives the trend rule fewer than 6 readings in its ${900 / o.speed} s window: no predictive alarm; lower --poll-ms or --speed`)
+      }
+    }
+    say(`  alarms   curl -H 'Authorization: Bearer ${setup.token}' ${alarmsUrl}`)
+    say(`  live     curl -N '${streamUrl}?access_token=${setup.token}'   (Server-Sent Events: alarms as they are raised, updated and cleared)`)
     say(`  logs     ${join(dir, 'logs')}${temporary ? '   (a temporary folder, removed at exit; --data DIR keeps it)' : ''}`)
     say('Ctrl-C stops everything.')
     const ended = Promise.race(parts.map((p) => p.exited.then(() => p.name)))
@@ -162,6 +215,20 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     if (temporary) rmSync(dir, { recursive: true, force: true })
   }
 }
+
+/** The profiles with these ids, from the profiles folder (a profile's file is named by its id). */
+function readProfiles(ids: readonly string[]): Map<string, Profile> {
+  const wanted = new Set(ids)
+  const out = new Map<string, Profile>()
+  for (const f of readdirSync(PROFILES, { recursive: true, encoding: 'utf8' })) {
+    const id = basename(f).replace(/\.ya?ml$/i, '')
+    if (!wanted.has(id) || id === basename(f)) continue
+    const r = parseProfile(readFileSync(join(PROFILES, f), 'utf8'), f)
+    if (r.ok) out.set(r.profile.id, r.profile)
+  }
+  return out
+}
+
 
 function readDistrict(): District {
   const r = parseDistrict(readFileSync(DISTRICT, 'utf8'), DISTRICT)

@@ -86,6 +86,8 @@ describe('muni sim: usage', () => {
     [['--scenario', 'hail'], /--scenario "hail": no such file and no shipped scenario of that name \(cover-theft, pipe-burst, sensor-faults, storm\)/],
     [['--speed', '-1'], /--speed must be a number from 0, not "-1"/],
     [['--replay', 'x.ndjson', '--speed', '0'], /--speed must be above 0 with --replay/],
+    [['--scenario-speed', '60'], /--scenario-speed applies to a live run with --scenario/],
+    [['--scenario', 'storm', '--scenario-speed', '0'], /--scenario-speed must be a number above 0, not "0"/],
   ])('refuses %j with exit 2 and says why', async (args, message) => {
     const r = await muni('sim', ...args)
     expect(r.err).toMatch(message)

@@ -36,6 +36,7 @@ interface SimOptions {
   district?: string
   scenario?: string
   speed?: string
+  scenarioSpeed?: string
   seed?: string
   fault?: string[]
   host?: string
@@ -46,6 +47,7 @@ interface SimOptions {
   duration?: string
   step?: string
   profilesDir?: string
+  unmapped?: string
 }
 
 /** Bad usage: printed by commander as `error: …`, exit code 2. */
@@ -71,6 +73,7 @@ export function command(): Command {
     .option('--district <file>', `a district description (default: the sample, ${display(SAMPLE_DISTRICT_FILE)})`)
     .option('--scenario <name|file>', `a scenario file, or a shipped one: ${shippedScenarioNames().join(', ')}`)
     .option('--speed <n>', 'simulated seconds per wall-clock second (default 1; 0 holds t = 0); with --replay, times faster than recorded')
+    .option('--scenario-speed <n>', 'play the --scenario at this speed on the devices it plays on (its rain and events, and covers linked to those gauges); the rest of the district runs at --speed without it')
     .option('--seed <s>', "seed of the models' noise (default: the scenario's, else 1)")
     .option('--fault <[device=]kind[:param]>', `a device fault (repeatable; without DEVICE= on every device): ${FAULT_FORMS.join(' | ')}`, collect)
     .option('--host <addr>', 'district TCP buses listen on this address (default 127.0.0.1)')
@@ -80,6 +83,7 @@ export function command(): Command {
     .option('--dump', 'no servers: print the register images as NDJSON, every --step simulated seconds up to --duration')
     .option('--duration <s>', 'live: stop after S wall-clock seconds; --dump: simulated seconds to dump (default: the scenario’s duration, else 0)')
     .option('--step <s>', `--dump: simulated seconds between images (default ${DEFAULT_DUMP_STEP_S})`)
+    .addOption(new Option('--unmapped <answer>', 'what a read of registers no profile point maps gets: exception (02, as most devices; default) or zeros').choices(['exception', 'zeros']))
     .option('--profiles-dir <dir>', `firmware profiles folder (default ${display(SHIPPED_PROFILES_DIR)}, or $MUNI_PROFILES_DIR)`)
     .addHelpText(
       'after',
@@ -88,12 +92,14 @@ Examples:
   muni sim --profile cividrain-mc200@1.4 --tcp 127.0.0.1:5020 --unit 1 --unit 2 --fault exception:4
   muni sim --profile hydrolux-rl80@2.3 --rtu /tmp/ttyA --baud 9600 --parity none --unit 1 --unit 2
   muni sim --district simulators/districts/sample.yaml --scenario storm --speed 60 --fault wl-cwm-01=no-response
+  muni sim --scenario storm --scenario-speed 60      (the storm at 60× on the gauges, the rest live)
   muni sim --replay storm.ndjson --speed 10
   muni sim --dump --scenario pipe-burst --seed 7 --duration 3600 --step 60
 
 Live runs print one JSON line per device on stdout:
   {"device","gateway","bus","profile","unit","transport":"tcp","host","port"}
   {"device","gateway","bus","profile","unit","transport":"rtu","path","baud","parity","stopBits"}
+With --scenario-speed, the lines of the devices that play the scenario also carry "scenarioSpeed": N.
 With --rtu, "path" is the PATH given. RTU buses of a district whose path is not a serial device here
 get a socat pty pair; "path" is then the end for clients to open.
 Stops cleanly on SIGINT/SIGTERM (exit 0). Exit 1: a bad file or a bus that cannot start; 2: bad usage.`,
@@ -125,9 +131,11 @@ async function sim(o: SimOptions): Promise<number> {
   if (o.replay !== undefined && (o.dump || o.scenario !== undefined)) throw new UsageError('--replay serves a recording: it takes no --scenario or --dump')
   if (o.dump && o.replay === undefined && (o.host !== undefined || o.freePorts || o.portOffset !== undefined)) throw new UsageError('--dump starts no servers: drop --host/--port-offset/--free-ports')
   if (o.step !== undefined && !o.dump) throw new UsageError('--step applies to --dump')
+  if (o.scenarioSpeed !== undefined && (o.scenario === undefined || o.dump)) throw new UsageError('--scenario-speed applies to a live run with --scenario')
 
   const speed = o.speed === undefined ? 1 : number('--speed', o.speed, { min: 0 })
   if (o.replay !== undefined && !(speed > 0)) throw new UsageError('--speed must be above 0 with --replay')
+  const scenarioSpeed = o.scenarioSpeed === undefined ? undefined : number('--scenario-speed', o.scenarioSpeed, { min: 0, above: true })
   const seed = o.seed === undefined ? undefined : /^\d+$/.test(o.seed) ? Number(o.seed) : o.seed
   const faults = (o.fault ?? []).map((text) => {
     const r = parseTargetedFault(text)
@@ -202,7 +210,7 @@ async function sim(o: SimOptions): Promise<number> {
     return 0
   }
   const durationS = o.duration === undefined ? undefined : number('--duration', o.duration, { min: 0, above: true })
-  return serve({ plan, speed, faults, onProblem: problems, ...(scenario ? { scenario } : {}), ...(seed === undefined ? {} : { seed }), ...(o.replay === undefined ? {} : { replay: o.replay }) }, durationS)
+  return serve({ plan, speed, faults, onProblem: problems, ...(o.unmapped === undefined ? {} : { unmapped: o.unmapped as 'exception' | 'zeros' }), ...(scenario ? { scenario } : {}), ...(scenarioSpeed === undefined ? {} : { scenarioSpeed }), ...(seed === undefined ? {} : { seed }), ...(o.replay === undefined ? {} : { replay: o.replay }) }, durationS)
 }
 
 function profilePlan(profile: ResolvedProfile, o: SimOptions): SimPlan {
@@ -242,7 +250,14 @@ async function serve(opts: RunnerOptions, durationS: number | undefined): Promis
     }
     for (const ep of endpoints) out(JSON.stringify(ep))
     const buses = new Set(endpoints.map((e) => `${e.gateway}/${e.bus}`)).size
-    const how = opts.replay !== undefined ? `replaying ${opts.replay} at ${opts.speed ?? 1}×` : `${opts.scenario ? `scenario ${opts.scenario.name}, ` : ''}speed ${opts.speed ?? 1}×, seed ${String(runner.simulation.seed)}`
+    const played = endpoints.filter((e) => e.scenarioSpeed !== undefined).length
+    const how =
+      opts.replay !== undefined
+        ? `replaying ${opts.replay} at ${opts.speed ?? 1}×`
+        : opts.scenario && opts.scenarioSpeed !== undefined
+          ? `scenario ${opts.scenario.name} at ${opts.scenarioSpeed}× on ${played} device(s), the rest at speed ${opts.speed ?? 1}×, seed ${String(runner.simulation.seed)}`
+          : `${opts.scenario ? `scenario ${opts.scenario.name}, ` : ''}speed ${opts.speed ?? 1}×, seed ${String(runner.simulation.seed)}`
+    if (opts.scenarioSpeed !== undefined && played === 0) err(`sim: scenario ${opts.scenario?.name} plays on no device of this district: everything runs at speed ${opts.speed ?? 1}×`)
     err(`sim: ${endpoints.length} device(s) on ${buses} bus(es), ${how}; ${durationS === undefined ? 'Ctrl-C to stop' : `stopping after ${durationS} s`}`)
     void runner.replayDone?.then((r) => {
       if (r.outcome === 'finished') err(`sim: replay finished: ${r.served} reading(s) served; devices keep their last values until stopped`)

@@ -49,6 +49,8 @@ export interface EntityOptions {
   startTimeOfDayS: number
   now?: () => number
   quirks?: boolean
+  /** What a read of addresses no point maps gets (default: exception 02, as real devices answer). */
+  unmapped?: 'exception' | 'zeros'
   report: (p: SimProblem) => void
 }
 
@@ -84,7 +86,7 @@ export class SimEntity {
       throw new Error(`device ${spec.id}: ${(err as Error).message}`)
     }
     this.binding = bindProfile(spec.profile)
-    this.device = new SimulatedDevice({ profile: spec.profile, seed, ...(opts.now ? { now: opts.now } : {}), ...(opts.quirks === undefined ? {} : { quirks: opts.quirks }) })
+    this.device = new SimulatedDevice({ profile: spec.profile, seed, ...(opts.now ? { now: opts.now } : {}), ...(opts.quirks === undefined ? {} : { quirks: opts.quirks }), ...(opts.unmapped === undefined ? {} : { unmapped: opts.unmapped }) })
     this.constants = constantValues(this.binding)
     this.write(this.constants)
     const device = this.device

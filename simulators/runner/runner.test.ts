@@ -14,7 +14,7 @@ import { mbpoll } from '../test-support/mbpoll.ts'
 import { pymodbus } from '../test-support/pymodbus.ts'
 import { float32 } from '../test-support/words.ts'
 import { loadProfileLibrary, scenarioFileFor } from './load.ts'
-import { planDistrict, relocateTcp, type SimPlan } from './plan.ts'
+import { planDistrict, planProfile, relocateTcp, type SimPlan } from './plan.ts'
 import { Runner, type Endpoint } from './runner.ts'
 
 const lib = loadProfileLibrary()
@@ -66,6 +66,33 @@ describe('Runner', () => {
     expect(Math.fround(runner.simulation.entities.get('wl-gqm-01')!.values.level_m as number)).toBe(seen.at(-1))
   }, 60_000)
 
+  it('scenarioSpeed: the storm plays at 600× on the devices it plays on while the rest runs at speed 1, on the same buses', async (ctx) => {
+    requireBinary(ctx, BINARIES.pymodbus)
+    requireBinary(ctx, BINARIES.socat)
+    let wallMs = 0
+    runner = new Runner({ plan: samplePlan(), scenario: storm, speed: 1, scenarioSpeed: 600, clock: () => wallMs, tickMs: 0 })
+    const eps = await runner.start()
+    expect(eps.filter((e) => e.scenarioSpeed === 600).map((e) => e.device)).toEqual(['wl-gqm-01', 'wl-cwm-01', 'mh-gqm-05', 'mh-gqm-06', 'wl-dzm-01', 'mh-dzm-05', 'mh-dzm-06', 'wl-jgm-01'])
+    expect(eps).toHaveLength(35)
+    wallMs = 9000 // 1:30 of storm; 9 s of live district
+    runner.tick()
+    runner.tick() // 5400 steps: more than one tick takes (MAX_STEPS_PER_TICK)
+    expect(runner.simulations.map((s) => [s.speed, s.simulation.timeS, s.simulation.entities.size])).toEqual([
+      [600, 5400, 8],
+      [1, 9, 27],
+    ])
+    expect(runner.simulation.scenario?.name).toBe('storm')
+    expect(runner.simulations[1]?.simulation.scenario).toBeUndefined()
+    // The flooded gauge is served on its own bus, beside a pipe of the live district (both on gw-guangqumen/conv-1).
+    const gauge = endpointOf(eps, 'wl-gqm-01')
+    const pipe = endpointOf(eps, 'pp-gqm-01')
+    if (gauge.transport !== 'tcp' || pipe.transport !== 'tcp') throw new Error('gw-guangqumen/conv-1 is a TCP bus')
+    expect(pipe.port).toBe(gauge.port)
+    const r = await pymodbus({ transport: { tcp: { port: gauge.port } }, method: 'read_holding_registers', address: 0, arg: 2, slave: gauge.unit })
+    if (!r.ok || !('registers' in r) || !r.registers) throw new Error(`pymodbus: ${JSON.stringify(r)}`)
+    expect(float32(r.registers, 'CDAB')).toBeGreaterThan(1)
+  }, 60_000)
+
   it('serves every RTU bus of the district on a pty pair, and removes the pairs on stop', async (ctx) => {
     requireBinary(ctx, BINARIES.socat)
     requireBinary(ctx, BINARIES.mbpoll)
@@ -96,6 +123,23 @@ describe('Runner', () => {
     runner = new Runner({ plan: ordered, speed: 0 })
     await expect(runner.start()).rejects.toThrow(`bus gw-guangqumen/conv-1: cannot listen on 127.0.0.1:${port}: the port is in use`)
     expect(runner.endpoints()).toEqual([])
+  }, 30_000)
+
+  it('unmapped: zeros serves a read across registers no point maps; by default such a read gets exception 02', async (ctx) => {
+    requireBinary(ctx, BINARIES.pymodbus)
+    const hydrolux = lib.profiles.get('hydrolux-rl80@2.3')!
+    // Holding 0..31 spans level_m … rssi_dbm with unmapped gaps between (the edge planner fills gaps ≤ 10).
+    const read = async (r: Runner) => {
+      const ep = (await r.start())[0]!
+      if (ep.transport !== 'tcp') throw new Error('a TCP plan')
+      return pymodbus({ transport: { tcp: { port: ep.port } }, method: 'read_holding_registers', address: 0, arg: 32, slave: 1 })
+    }
+    runner = new Runner({ plan: planProfile(hydrolux, [1], { type: 'tcp', host: '127.0.0.1', port: 0 }), speed: 0 })
+    expect(await read(runner)).toMatchObject({ ok: false, exception: 2 })
+    await runner.stop()
+    runner = new Runner({ plan: planProfile(hydrolux, [1], { type: 'tcp', host: '127.0.0.1', port: 0 }), speed: 0, unmapped: 'zeros' })
+    const r = await read(runner)
+    expect(r.ok && 'registers' in r ? r.registers?.length : r).toBe(32)
   }, 30_000)
 
   it('refuses a fault for a device the plan does not have', async () => {

@@ -8,6 +8,12 @@
  * not depend on when the timer happened to fire. Tests pass their own `clock` and
  * call `tick()`.
  *
+ * Two clocks (`scenarioSpeed`): the devices the scenario plays on (`playedBy`) form one
+ * simulation that plays it at `scenarioSpeed`, the rest another that runs at `speed`
+ * without it — a storm at 60× on the underpass gauges while the district stays live.
+ * Both serve on the same buses; each device keeps its own noise (seeded per device), so
+ * a device's values are those it would have in a single simulation at its speed.
+ *
  * A replay (`replay: file`) holds the models at t = 0 and serves the recording's
  * readings instead, each `atMs / speed` after start, by device id.
  *
@@ -19,8 +25,9 @@ import type { Fault } from '../device/faults.ts'
 import type { ModbusUnit } from '../modbus/unit.ts'
 import type { Scenario } from '../scenarios/scenario.ts'
 import { startBus, type BusAddress, type RunningBus } from './buses.ts'
-import type { SimProblem } from './entity.ts'
+import type { SimEntity, SimProblem } from './entity.ts'
 import type { SimPlan } from './plan.ts'
+import { playedBy } from './played.ts'
 import { loadReplayTimeline, type ReplayTimeline } from './replay-source.ts'
 import { Simulation } from './simulation.ts'
 
@@ -31,6 +38,8 @@ export type Endpoint = {
   readonly bus: string
   readonly profile: string
   readonly unit: number
+  /** With `scenarioSpeed`: set on the devices that play the scenario at that speed. */
+  readonly scenarioSpeed?: number
 } & BusAddress
 
 export interface RunnerOptions {
@@ -39,6 +48,11 @@ export interface RunnerOptions {
   readonly seed?: number | string
   /** Simulated seconds per wall-clock second (default 1; 0 holds t = 0). With `replay`, how much faster than recorded. */
   readonly speed?: number
+  /**
+   * With `scenario`: play it at this speed on the devices it plays on (`playedBy`), while
+   * the others run at `speed` without it. Default: every device at `speed`, with the scenario.
+   */
+  readonly scenarioSpeed?: number
   /** Simulated seconds per model step (default 1). */
   readonly stepS?: number
   /** Local time of day at t = 0 (default: the scenario's start, else midnight). */
@@ -55,6 +69,8 @@ export interface RunnerOptions {
   readonly timing?: boolean
   /** Honour profile quirks (default true). */
   readonly quirks?: boolean
+  /** What a read of addresses no point maps gets (default: exception 02, as real devices answer). */
+  readonly unmapped?: 'exception' | 'zeros'
   readonly onProblem?: (p: SimProblem) => void
 }
 
@@ -73,8 +89,15 @@ export interface ReplayOutcome {
  */
 export const MAX_STEPS_PER_TICK = 5_000
 
+/** A simulation and the speed of its clock. */
+interface Clocked {
+  readonly sim: Simulation
+  readonly speed: number
+}
+
 export class Runner {
   private sim: Simulation | undefined
+  private clocked: Clocked[] = []
   private buses: RunningBus[] = []
   private timer: NodeJS.Timeout | undefined
   private startedAt = 0
@@ -87,10 +110,15 @@ export class Runner {
     this.clock = opts.clock ?? (() => performance.now())
   }
 
-  /** The simulation; throws before `start()`. */
+  /** The simulation (with `scenarioSpeed`: the one that plays the scenario); throws before `start()`. */
   get simulation(): Simulation {
     if (!this.sim) throw new Error('Runner is not started')
     return this.sim
+  }
+
+  /** Every simulation with the speed of its clock: one, or with `scenarioSpeed` the scenario's first, then the rest (if any). */
+  get simulations(): ReadonlyArray<{ readonly simulation: Simulation; readonly speed: number }> {
+    return this.clocked.map((c) => ({ simulation: c.sim, speed: c.speed }))
   }
 
   /** Resolves when the replay has served its last reading (or was stopped); undefined without a replay. */
@@ -109,18 +137,33 @@ export class Runner {
     const speed = o.speed ?? 1
     if (!(speed >= 0 && Number.isFinite(speed))) throw new RangeError(`speed must be a number ≥ 0, got ${speed}`)
     if (o.replay !== undefined && !(speed > 0)) throw new RangeError('a replay needs a speed above 0')
-    const sim = new Simulation({
-      devices: o.plan.devices,
-      ...(o.scenario ? { scenario: o.scenario } : {}),
-      ...(o.seed === undefined ? {} : { seed: o.seed }),
+    if (o.scenarioSpeed !== undefined) {
+      if (!(o.scenarioSpeed > 0 && Number.isFinite(o.scenarioSpeed))) throw new RangeError(`scenario speed must be a number above 0, got ${o.scenarioSpeed}`)
+      if (o.scenario === undefined) throw new RangeError('a scenario speed needs a scenario')
+    }
+    const common = {
+      // One seed and one time of day for both clocks: the values a device has do not depend on the split.
+      seed: o.seed ?? o.scenario?.seed ?? 1,
       ...(o.stepS === undefined ? {} : { stepS: o.stepS }),
-      ...(o.startTimeOfDayS === undefined ? {} : { startTimeOfDayS: o.startTimeOfDayS }),
+      ...((o.startTimeOfDayS ?? o.scenario?.start?.timeOfDayS) === undefined ? {} : { startTimeOfDayS: o.startTimeOfDayS ?? o.scenario?.start?.timeOfDayS }),
       ...(o.quirks === undefined ? {} : { quirks: o.quirks }),
+      ...(o.unmapped === undefined ? {} : { unmapped: o.unmapped }),
       ...(o.onProblem ? { onProblem: o.onProblem } : {}),
-    })
+    }
+    const clocked: Clocked[] = []
+    if (o.scenario !== undefined && o.scenarioSpeed !== undefined) {
+      const played = new Set(playedBy(o.scenario, o.plan.devices))
+      clocked.push({ sim: new Simulation({ ...common, devices: o.plan.devices.filter((d) => played.has(d.id)), scenario: o.scenario }), speed: o.scenarioSpeed })
+      const rest = o.plan.devices.filter((d) => !played.has(d.id))
+      if (rest.length > 0) clocked.push({ sim: new Simulation({ ...common, devices: rest }), speed })
+    } else {
+      clocked.push({ sim: new Simulation({ ...common, devices: o.plan.devices, ...(o.scenario ? { scenario: o.scenario } : {}) }), speed })
+    }
+    const sim = (clocked[0] as Clocked).sim
+    const entity = (id: string): SimEntity | undefined => entityIn(clocked, id)
     for (const f of o.faults ?? []) {
-      if (f.device !== undefined && !sim.entities.has(f.device)) throw new Error(`fault for unknown device "${f.device}"`)
-      for (const e of sim.entities.values()) if (f.device === undefined || f.device === e.id) e.setFault(f.fault)
+      if (f.device !== undefined && entity(f.device) === undefined) throw new Error(`fault for unknown device "${f.device}"`)
+      for (const c of clocked) for (const e of c.sim.entities.values()) if (f.device === undefined || f.device === e.id) e.setFault(f.fault)
     }
     const timeline = o.replay === undefined ? undefined : await loadReplayTimeline(o.replay)
 
@@ -130,7 +173,7 @@ export class Runner {
       for (const bus of o.plan.buses) {
         const units = new Map<number, ModbusUnit>()
         for (const id of bus.devices) {
-          const e = sim.entities.get(id)
+          const e = entity(id)
           if (e) units.set(e.spec.unit, e.unit)
         }
         this.buses.push(await startBus(bus, units, { pathUsers, ...(o.timing === undefined ? {} : { timing: o.timing }) }))
@@ -140,11 +183,12 @@ export class Runner {
       throw err
     }
     this.sim = sim
+    this.clocked = clocked
     this.running = true
     this.startedAt = this.clock()
     const tickMs = o.tickMs ?? 100
-    if (timeline) this.replayTask = this.replay(sim, timeline, speed)
-    else if (tickMs > 0 && speed > 0) {
+    if (timeline) this.replayTask = this.replay(timeline, speed)
+    else if (tickMs > 0 && clocked.some((c) => c.speed > 0)) {
       this.timer = setInterval(() => this.tick(), tickMs)
       this.timer.unref()
     }
@@ -154,23 +198,29 @@ export class Runner {
   /** One endpoint per device, in plan order. */
   endpoints(): Endpoint[] {
     const out: Endpoint[] = []
+    const split = this.opts.scenarioSpeed !== undefined && this.sim !== undefined
     for (const spec of this.opts.plan.devices) {
       const bus = this.buses.find((b) => b.spec.gateway === spec.gateway && b.spec.id === spec.bus)
       if (!bus) continue
-      out.push({ device: spec.id, gateway: spec.gateway, bus: spec.bus, profile: spec.profile.id, unit: spec.unit, ...bus.address })
+      const played = split && this.sim?.entities.has(spec.id) === true
+      out.push({ device: spec.id, gateway: spec.gateway, bus: spec.bus, profile: spec.profile.id, unit: spec.unit, ...(played ? { scenarioSpeed: this.opts.scenarioSpeed } : {}), ...bus.address })
     }
     return out
   }
 
-  /** Simulated seconds the clock says now (speed × wall time since start). */
+  /** Simulated seconds the clock says now (speed × wall time since start); with `scenarioSpeed`, the scenario's clock. */
   get clockS(): number {
-    return this.running ? ((this.opts.speed ?? 1) * (this.clock() - this.startedAt)) / 1000 : 0
+    return this.clockSOf(this.clocked[0]?.speed ?? this.opts.speed ?? 1)
   }
 
-  /** Advances the simulation to the clock's time (whole steps, at most `MAX_STEPS_PER_TICK`). No-op in a replay or when stopped. */
+  private clockSOf(speed: number): number {
+    return this.running ? (speed * (this.clock() - this.startedAt)) / 1000 : 0
+  }
+
+  /** Advances every simulation to its clock's time (whole steps, at most `MAX_STEPS_PER_TICK` each). No-op in a replay or when stopped. */
   tick(): void {
     if (!this.running || !this.sim || this.replayTask) return
-    this.sim.advanceTo(this.clockS, MAX_STEPS_PER_TICK)
+    for (const c of this.clocked) c.sim.advanceTo(this.clockSOf(c.speed), MAX_STEPS_PER_TICK)
   }
 
   /** Stops everything; safe to call twice, and before `start()` resolved. */
@@ -189,7 +239,7 @@ export class Runner {
     await Promise.all(buses.map((b) => b.stop()))
   }
 
-  private async replay(sim: Simulation, timeline: ReplayTimeline, speed: number): Promise<ReplayOutcome> {
+  private async replay(timeline: ReplayTimeline, speed: number): Promise<ReplayOutcome> {
     const abort = new AbortController()
     this.replayAbort = abort
     const unknown = new Set<string>()
@@ -199,7 +249,7 @@ export class Runner {
       const wait = this.startedAt + r.atMs / speed - this.clock()
       if (wait > 0 && !(await sleep(wait, abort.signal))) return { outcome: 'stopped', served, timeline }
       if (abort.signal.aborted) return { outcome: 'stopped', served, timeline }
-      const e = sim.entities.get(r.device)
+      const e = entityIn(this.clocked, r.device)
       if (!e) {
         if (!unknown.has(r.device)) {
           unknown.add(r.device)
@@ -212,6 +262,14 @@ export class Runner {
     }
     return { outcome: 'finished', served, timeline }
   }
+}
+
+function entityIn(clocked: readonly Clocked[], id: string): SimEntity | undefined {
+  for (const c of clocked) {
+    const e = c.sim.entities.get(id)
+    if (e) return e
+  }
+  return undefined
 }
 
 /** Resolves true after `ms`, false at once when `signal` aborts. */

@@ -41,6 +41,8 @@ export interface SimulationOptions {
   readonly now?: () => number
   /** Honour the profiles' quirks (default true). */
   readonly quirks?: boolean
+  /** What a read of addresses no point maps gets (default: exception 02, as real devices answer). */
+  readonly unmapped?: 'exception' | 'zeros'
   /** Called once per new problem (device + point); default: nothing. */
   readonly onProblem?: (p: SimProblem) => void
 }
@@ -69,7 +71,7 @@ export class Simulation {
     const report = (p: SimProblem): void => this.report(p)
     const entities = new Map<string, SimEntity>()
     for (const spec of opts.devices) {
-      entities.set(spec.id, new SimEntity({ spec, seed: this.seed, startTimeOfDayS, report, ...(opts.now ? { now: opts.now } : {}), ...(opts.quirks === undefined ? {} : { quirks: opts.quirks }) }))
+      entities.set(spec.id, new SimEntity({ spec, seed: this.seed, startTimeOfDayS, report, ...(opts.now ? { now: opts.now } : {}), ...(opts.quirks === undefined ? {} : { quirks: opts.quirks }), ...(opts.unmapped === undefined ? {} : { unmapped: opts.unmapped }) }))
     }
     this.entities = entities
     for (const e of entities.values()) {
