@@ -168,6 +168,29 @@ describe('rate of change (pipe burst)', () => {
     expect(brief(run([burst], series('pressure_bar', values, stepS)).events)).toEqual(expected)
   })
 
+  it('report-by-exception: a burst after a quiet spell longer than the window is measured from the value the main held', () => {
+    // The edge sends 4.2 bar once and then nothing (no change beyond the deadband) for
+    // 5 minutes: every sample has left the 60 s window when the burst reading arrives. The
+    // pressure held until then is the window's start value (pushWindow), so the burst raises.
+    const quiet = [reading(T0, { pressure_bar: 4.2 }), reading(T0 + 5 * MIN, { pressure_bar: 3.0 })]
+    const { events } = run([burst], quiet)
+    expect(brief(events)).toEqual(['raise pressure_bar.rate CRITICAL @300'])
+    expect(events[0]?.message).toBe('pressure_bar fell 1.20 bar in 60 s (limit 1.00 bar in 60 s)')
+    // The same quiet spell ending in an unchanged value, or a small step, raises nothing.
+    expect(run([burst], [reading(T0, { pressure_bar: 4.2 }), reading(T0 + 5 * MIN, { pressure_bar: 4.21 })]).events).toEqual([])
+    expect(run([burst], [reading(T0, { pressure_bar: 4.2 }), reading(T0 + 5 * MIN, { pressure_bar: 3.5 })]).events).toEqual([])
+    // A reading mid-fall stays in the window while the one before it has left: the value
+    // held at the window's start (4.2, superseded only at 50 s) still counts.
+    const midFall = [reading(T0, { pressure_bar: 4.2 }), reading(T0 + 50_000, { pressure_bar: 3.7 }), reading(T0 + 70_000, { pressure_bar: 3.0 })]
+    expect(brief(run([burst], midFall).events)).toEqual(['raise pressure_bar.rate CRITICAL @70'])
+    // But a value superseded before the window's start does not: 4.5 held only until 5 s.
+    const superseded = [4.5, 3.9, 4.0, 3.1].map((v, i) => reading(T0 + [0, 5_000, 30_000, 66_000][i]!, { pressure_bar: v }))
+    expect(run([burst], superseded).events).toEqual([])
+    // Up: the held value is the window's minimum.
+    const surge: RateRule = { ...burst, id: 'pressure_bar.surge', direction: 'up', change: 1.5, windowS: 10, severity: 'major' }
+    expect(brief(run([surge], [reading(T0, { pressure_bar: 3.0 }), reading(T0 + MIN, { pressure_bar: 4.6 })]).events)).toEqual(['raise pressure_bar.surge MAJOR @60'])
+  })
+
   it('direction up: a surge (valve slam)', () => {
     const surge: RateRule = { ...burst, id: 'pressure_bar.surge', direction: 'up', change: 1.5, windowS: 10, severity: 'major' }
     expect(brief(run([surge], series('pressure_bar', [3.0, 3.1, 4.8, 3.2, 3.0, 3.0, 3.0, 3.0, 3.0], 2)).events)).toEqual([

@@ -76,7 +76,7 @@ export interface AlarmEvent {
 
 export type RuleState =
   | { kind: 'threshold'; cond: Condition; bad: boolean }
-  | { kind: 'rate'; cond: Condition; window: Sample[]; bad: boolean }
+  | { kind: 'rate'; cond: Condition; window: WindowSample[]; bad: boolean }
   | { kind: 'trend'; samples: Sample[]; active?: { etaAt: number; reached: boolean; severity: Severity } }
   | { kind: 'state'; cond: Condition }
   | { kind: 'stale'; active?: Severity }
@@ -288,25 +288,36 @@ function onThreshold(rule: ThresholdRule, old: Extract<RuleState, { kind: 'thres
 
 // ---- rate of change ------------------------------------------------------------
 
+/** A rate window's sample; `until` is when the next reading superseded it (absent on the newest). */
+export type WindowSample = Sample & { until?: number }
+
 /**
  * Keeps a monotonic window: for a drop, the samples that can still be the window's
  * maximum (each larger than every later one); for a rise, its minimum. The front is
  * then the extreme, and the change is measured from it to the newest value.
+ *
+ * Report-by-exception: a value holds until the next reading, so the value held at the
+ * window's start belongs to the window too (a burst after a quiet spell is measured from
+ * the pressure the main held, not from nothing). That value is the newest sample before
+ * the start; when the deque still has it, it is the deque's newest entry before the
+ * start and was not yet superseded at the start (`until` > start), and it stays, moved
+ * to the start. When the deque dropped it, a later sample in the window dominated it,
+ * so it cannot be the extreme; the deque's older entries were superseded before the
+ * start and leave. So the front is exactly the extreme of the values held in the window.
  */
-export function pushWindow(window: readonly Sample[], s: Sample, windowMs: number, direction: 'up' | 'down'): Sample[] {
+export function pushWindow(window: readonly WindowSample[], s: Sample, windowMs: number, direction: 'up' | 'down'): WindowSample[] {
   const start = s.t - windowMs
-  const out = window.filter((x) => x.t >= start)
-  // Report-by-exception: a value holds until the next one. When every sample has left the
-  // window (the point was quiet longer than it), the newest of them still held at its start:
-  // a burst after a quiet minute is measured from the pressure the main held.
-  const newest = window[window.length - 1]
-  if (out.length === 0 && newest !== undefined) out.push({ t: start, v: newest.v })
+  // The newest entry is always the previous reading: the new one supersedes it now.
+  const marked = window.map((x, i) => (i === window.length - 1 ? { ...x, until: s.t } : x))
+  const out = marked.filter((x) => x.t >= start)
+  const held = marked.filter((x) => x.t < start).at(-1)
+  if (held !== undefined && (held.until ?? Number.POSITIVE_INFINITY) > start) out.unshift({ t: start, v: held.v, ...(held.until !== undefined && { until: held.until }) })
   while (out.length > 0) {
-    const last = out[out.length - 1] as Sample
+    const last = out[out.length - 1] as WindowSample
     if (direction === 'down' ? last.v <= s.v : last.v >= s.v) out.pop()
     else break
   }
-  out.push(s)
+  out.push({ t: s.t, v: s.v })
   // Bound: drop the oldest (the window then covers only the newest samples).
   while (out.length > MAX_WINDOW_SAMPLES) out.shift()
   return out

@@ -20,6 +20,15 @@
  * every point of the sweep so that they stay one sample; a sweep with no data
  * answer is stamped when it ended (when the failure was known).
  *
+ * Filler refused. The planner reads across short unmapped gaps (`maxGap`) to
+ * save requests, but most firmware answers a read that touches an address it does
+ * not implement with exception 02 (Modbus Application Protocol v1.1b3 §7), and
+ * few profiles list those addresses in `quirks.forbiddenRanges`. So when a read
+ * that spans filler gets 02, the sweep reads the same points again without filler
+ * (`maxGap` 0) at once, and every later plan of this device is made without
+ * filler (`status().gapFree`). A 02 to a read without filler is the device's
+ * answer as before (a per-point error; a mismatch when every read is refused).
+ *
  * Backoff. While the device is `unavailable` its schedule is suspended: one
  * probe — the first read of its plan, nothing else — when the backoff expires.
  * An answered probe makes it available and due at once for a full sweep; a
@@ -31,6 +40,7 @@
  */
 import type { Value } from '../../shared/codec/index.ts'
 import { encodeBitInto } from '../../shared/codec/index.ts'
+import { EXCEPTION } from '../../shared/modbus/codes.ts'
 import { decodeBlocks } from '../../shared/codec/index.ts'
 import type { CommandError, DeviceEvent, Reading } from '../../shared/mqtt/messages.ts'
 import type { ResolvedProfile } from '../../shared/profile/resolve.ts'
@@ -82,6 +92,8 @@ export interface DeviceStatus {
   readonly readsNow: number
   /** Poll slots skipped because the previous sweep or the bus was still busy. */
   readonly skippedSlots: number
+  /** The device refused a read across unmapped filler (exception 02): its plans are now made with `maxGap` 0. */
+  readonly gapFree: boolean
   /** Poll jobs that threw (a bug, not a device failure), and the last message. */
   readonly jobErrors: number
   readonly lastJobError?: string
@@ -108,7 +120,8 @@ export class DevicePoller {
   readonly id: string
   private readonly o: DevicePollerOptions
   private readonly health: HealthConfig
-  private readonly plans: Readonly<Record<PlanKey, readonly ReadRequest[]>>
+  private plans: Readonly<Record<PlanKey, readonly ReadRequest[]>>
+  private gapFree = false
   private readonly link: DeviceLink
   private readonly now: () => number
   private state: Health = INITIAL_HEALTH
@@ -127,8 +140,7 @@ export class DevicePoller {
     this.pollMs = { ...opts.pollMs }
     this.health = { failuresToUnavailable: opts.failuresToUnavailable ?? DEFAULT_FAILURES_TO_UNAVAILABLE, backoff: opts.backoff, seed: opts.id }
     checkHealthConfig(this.health)
-    const plan = (pollClass: PlanKey): ReadRequest[] => planReads(opts.profile, { pollClass, ...(opts.maxGap !== undefined && { maxGap: opts.maxGap }) })
-    this.plans = { fast: plan('fast'), slow: plan('slow'), all: plan('all') }
+    this.plans = this.makePlans(opts.maxGap)
     this.link = { device: opts.id, unit: opts.unit, pauseMs: opts.profile.quirks.pauseBetweenRequestsMs, timeoutMs: opts.timeoutMs }
   }
 
@@ -202,11 +214,33 @@ export class DevicePoller {
       consecutiveFailures: h.failures,
       ...(isBackingOff(h) && { backoffUntil: h.backoff.until }),
       pollMs: { ...this.pollMs },
+      gapFree: this.gapFree,
       ...this.counts,
       ...(this.lastJobError !== undefined && { lastJobError: this.lastJobError }),
       requests: c.requests,
       errors: { ...c.failures },
     }
+  }
+
+  private makePlans(maxGap: number | undefined): Record<PlanKey, readonly ReadRequest[]> {
+    const plan = (pollClass: PlanKey): ReadRequest[] => planReads(this.o.profile, { pollClass, ...(maxGap !== undefined && { maxGap }) })
+    return { fast: plan('fast'), slow: plan('slow'), all: plan('all') }
+  }
+
+  /**
+   * The reads without filler that fetch `req`'s points, when `req` got exception 02
+   * and spans filler (see "Filler refused"); undefined otherwise. The first such
+   * refusal makes every plan of this device gap-free.
+   */
+  private withoutFiller(req: ReadRequest, r: ReadResult): readonly ReadRequest[] | undefined {
+    if (r.ok || r.failure.kind !== 'exception' || r.failure.code !== EXCEPTION.illegalDataAddress) return undefined
+    const parts = planReads(this.o.profile, { points: req.points, maxGap: 0 })
+    if (parts.length <= 1) return undefined
+    if (!this.gapFree) {
+      this.gapFree = true
+      this.plans = this.makePlans(0)
+    }
+    return parts
   }
 
   // ------------------------------------------------------------- schedule
@@ -289,21 +323,39 @@ export class DevicePoller {
   // ------------------------------------------------------------- jobs
 
   /** One sweep of `plan` inside a bus job: reads, decode, health, events, reading. */
-  private async sweep(io: DeviceIo, plan: readonly ReadRequest[]): Promise<Reading> {
+  private async sweep(io: DeviceIo, planned: readonly ReadRequest[]): Promise<Reading> {
+    const plan: ReadRequest[] = []
     const results: RequestResult[] = []
     let firstDataAt: number | undefined
     let answered = false
     let stopped = false
-    for (const req of plan) {
-      if (stopped) {
-        results.push({ skipped: true })
-        continue
-      }
+    const send = async (req: ReadRequest): Promise<ReadResult> => {
       const r: ReadResult = await io.read(req)
       if (r.ok) firstDataAt ??= this.now()
+      plan.push(req)
       results.push(r)
       stopped = shouldStop(r, answered)
       answered ||= isAnswer(r)
+      return r
+    }
+    for (const req of planned) {
+      if (stopped) {
+        plan.push(req)
+        results.push({ skipped: true })
+        continue
+      }
+      const r = await send(req)
+      const parts = this.withoutFiller(req, r)
+      if (!parts) continue
+      // The refused read is replaced by its parts: its points get their answers, not the 02.
+      plan.pop()
+      results.pop()
+      for (const part of parts) {
+        if (stopped) {
+          plan.push(part)
+          results.push({ skipped: true })
+        } else await send(part)
+      }
     }
     const result: SweepResult = decodeSweep(plan, results, this.o.profile.points)
     const ts = firstDataAt ?? this.now()

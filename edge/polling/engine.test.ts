@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Value } from '../../shared/codec/index.ts'
 import type { DeviceEvent, Reading } from '../../shared/mqtt/messages.ts'
 import { validateMessage } from '../../shared/mqtt/validate.ts'
+import { resolveProfile } from '../../shared/profile/resolve.ts'
 import type { Profile } from '../../shared/profile/schema.ts'
 import { SimulatedDevice } from '../../simulators/device/device.ts'
 import type { Fault } from '../../simulators/device/faults.ts'
@@ -245,6 +246,61 @@ describe('faults become per-point errors and events', () => {
     expect(samples[0]?.errors).toMatchObject({ level_m: { code: 'sentinel', raw: 65535 }, battery_pct: { code: 'sentinel' }, flow_lps: { code: 'nan' } })
     expect(samples[0]?.values.level_m).toBeUndefined()
     expect(samples[0]?.values.flow_lps).toBeUndefined()
+  })
+})
+
+describe('a device that refuses reads across unmapped filler', () => {
+  // Two points with 4 unmapped registers between them: the planner reads 0..5 in one
+  // request (maxGap 10); a strict device answers 02, as most firmware does.
+  const GAPPED = resolveProfile({
+    id: 'testco-gap@1.0',
+    kind: 'water-level',
+    vendor: 'TestCo',
+    model: 'GAP',
+    firmware: '1.0',
+    protocol: 'modbus',
+    heartbeatS: 60,
+    points: [
+      { name: 'level_m', table: 'holding', address: 0, type: 'uint16', scale: 0.01 },
+      { name: 'status', table: 'holding', address: 5, type: 'uint16' },
+    ],
+  })
+
+  it('reads the same points again without filler in the same sweep, and plans without filler from then on', async () => {
+    const sim = new SimulatedDevice({ profile: GAPPED, values: { level_m: 1.25, status: 3 } })
+    const transport = new SimTransport(new Map([[1, sim]]), 5)
+    const samples: Reading[] = []
+    const events: DeviceEvent[] = []
+    const engine = new PollingEngine(
+      {
+        buses: [{ id: 'rs485-1', transport, concurrency: 1 }],
+        devices: [{ id: 'dev-1', bus: 'rs485-1', unit: 1, profile: GAPPED, pollMs: { fast: 1000, slow: 1000 }, timeoutMs: 300, backoff: { initialMs: 2000, maxMs: 8000 } }],
+      },
+      { onReading: () => undefined, onSample: (r) => samples.push(r), onEvent: (e) => events.push(e) },
+    )
+    engines.push(engine)
+    await engine.start()
+    await advance(2500)
+    const reads = transport.of(1).map((e) => `${e.start}+${e.count} ${e.outcome}`)
+    expect(reads.slice(0, 3)).toEqual(['0+6 exception', '0+1 data', '5+1 data'])
+    expect(reads.slice(3)).toEqual(['0+1 data', '5+1 data', '0+1 data', '5+1 data'])
+    expect(samples[0]).toMatchObject({ values: { level_m: 1.25, status: 3 }, errors: {} })
+    expect(events.map((e) => e.event)).toEqual(['available'])
+    expect(engine.status().devices[0]).toMatchObject({ gapFree: true, profileMismatch: false, errors: { exception: 1 } })
+  })
+
+  it('a device that serves the filler keeps the merged read', async () => {
+    const sim = new SimulatedDevice({ profile: GAPPED, values: { level_m: 1.25, status: 3 }, unmapped: 'zeros' })
+    const transport = new SimTransport(new Map([[1, sim]]), 5)
+    const engine = new PollingEngine(
+      { buses: [{ id: 'rs485-1', transport, concurrency: 1 }], devices: [{ id: 'dev-1', bus: 'rs485-1', unit: 1, profile: GAPPED, pollMs: { fast: 1000, slow: 1000 }, timeoutMs: 300, backoff: { initialMs: 2000, maxMs: 8000 } }] },
+      { onReading: () => undefined, onSample: () => undefined, onEvent: () => undefined },
+    )
+    engines.push(engine)
+    await engine.start()
+    await advance(1500)
+    expect(transport.of(1).map((e) => `${e.start}+${e.count} ${e.outcome}`)).toEqual(['0+6 data', '0+6 data'])
+    expect(engine.status().devices[0]?.gapFree).toBe(false)
   })
 })
 
