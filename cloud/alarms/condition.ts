@@ -35,6 +35,8 @@ export type Change = { type: 'raise' | 'update' | 'clear'; severity: Severity; l
 export const NORMAL: Condition = { levelSince: Number.NEGATIVE_INFINITY }
 
 export function step(c: Condition, ts: number, target: Target | undefined, onDelayMs: number, offDelayMs: number): { condition: Condition; change?: Change } {
+  // Normal and still normal, the common case: nothing changes, nothing to copy.
+  if (target === undefined && c.target === undefined && c.active === undefined && c.abnormalSince === undefined) return { condition: c }
   const next: Condition = { ...c }
   if (target?.level !== c.target?.level) {
     next.levelSince = ts

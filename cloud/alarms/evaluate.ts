@@ -211,11 +211,16 @@ function pointOf(rule: Rule): { point?: string } {
 }
 
 /** Rules gone from the list (a reload): their open conditions clear, their state is dropped. */
+/** The rule ids of a rule list, kept per list (a device's resolved list is reused for every reading). */
+const idsOf = new WeakMap<readonly Rule[], ReadonlySet<string>>()
+
 function dropRemoved(state: DeviceAlarmState, rules: readonly Rule[], ts: number): AlarmEvent[] {
-  const ids = new Set(rules.map((r) => r.id))
+  let ids = idsOf.get(rules)
+  if (ids === undefined) idsOf.set(rules, (ids = new Set(rules.map((r) => r.id))))
   const out: AlarmEvent[] = []
-  for (const [id, s] of Object.entries(state.rules)) {
+  for (const id in state.rules) {
     if (ids.has(id)) continue
+    const s = state.rules[id] as RuleState
     const sev = activeSeverity(s)
     if (sev) out.push(event(state, { id, kind: s.kind }, ts, { type: 'clear', severity: sev, message: 'rule removed' }))
   }
@@ -283,7 +288,7 @@ function onThreshold(rule: ThresholdRule, old: Extract<RuleState, { kind: 'thres
   const target = input.kind === 'value' ? thresholdLevel(rule, input.v as number, s.cond.target?.level) : s.cond.target
   const r = step(s.cond, ts, target, on, off)
   if (r.change) emit(rule, { ...changeText(rule, r.change, input.kind === 'value' ? (input.v as number) : undefined), point: rule.point, ...(input.kind === 'value' ? { value: input.v } : {}) })
-  return { kind: 'threshold', cond: r.condition, bad: false }
+  return r.condition === s.cond && !s.bad ? s : { kind: 'threshold', cond: r.condition, bad: false }
 }
 
 // ---- rate of change ------------------------------------------------------------
@@ -307,10 +312,15 @@ export type WindowSample = Sample & { until?: number }
  */
 export function pushWindow(window: readonly WindowSample[], s: Sample, windowMs: number, direction: 'up' | 'down'): WindowSample[] {
   const start = s.t - windowMs
-  // The newest entry is always the previous reading: the new one supersedes it now.
-  const marked = window.map((x, i) => (i === window.length - 1 ? { ...x, until: s.t } : x))
-  const out = marked.filter((x) => x.t >= start)
-  const held = marked.filter((x) => x.t < start).at(-1)
+  const out: WindowSample[] = []
+  let held: WindowSample | undefined
+  const n = window.length
+  for (let i = 0; i < n; i++) {
+    // The newest entry is always the previous reading: the new one supersedes it now.
+    const x = i === n - 1 ? { ...(window[i] as WindowSample), until: s.t } : (window[i] as WindowSample)
+    if (x.t >= start) out.push(x)
+    else held = x // samples are in time order: the last one before the start is the one held there
+  }
   if (held !== undefined && (held.until ?? Number.POSITIVE_INFINITY) > start) out.unshift({ t: start, v: held.v, ...(held.until !== undefined && { until: held.until }) })
   while (out.length > 0) {
     const last = out[out.length - 1] as WindowSample
