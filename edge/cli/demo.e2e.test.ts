@@ -1,6 +1,7 @@
 /**
  * `npm start` end to end, with real processes: `muni demo` starts the sample district's
- * simulators (the storm at 60× on the devices it plays on, the rest live), one edge agent
+ * simulators (the storm at 60× on the devices it plays on, from 0:42:00 of its simulated
+ * time, 18 minutes before its rain; the rest live), one edge agent
  * per gateway and the cloud; readings go simulator → edge → broker → cloud → storage → API,
  * and the storm's alarms reach the API and its SSE stream (issue #6 point 8). Once with the
  * embedded SQLite storage (what a fresh machine gets), once with MUNI_INFLUX_URL pointing
@@ -25,7 +26,7 @@ interface Ready {
   devicesWithReadings: number
   alarms: string
   stream: string
-  scenario?: { name: string; speed: number; devices: string[]; rules?: string }
+  scenario?: { name: string; speed: number; from: string; devices: string[]; rules?: string }
 }
 
 interface AlarmView {
@@ -177,7 +178,9 @@ describe('npm start (muni demo)', () => {
   it('runs the sample district end to end on embedded defaults: readings queryable; the storm raises a predictive and a threshold alarm within 120 s, seen over SSE and listed; Ctrl-C stops everything', async (ctx) => {
     requireBinary(ctx, BINARIES.socat) // the district's RS-485 line is a socat pty pair
     const { ready, result, code, stderr } = await demo({}, 'ctrl-c', async (r, startedAt) => {
-      // Connected before the storm reaches the underpass (a minute in): every alarm arrives live.
+      // Connected before the storm's rain reaches the underpass (18 s of wall time after the sim
+      // starts: --scenario-from 0:42:00 at 60×, ~12 s after ready), so every alarm arrives live;
+      // the gauge then needs ~20 s to reach its HI level, the trend rule six rising readings before that.
       const stream = alarmStream(r)
       try {
         const devices = await devicesWithReadings(r, 30, 20_000)
@@ -198,7 +201,7 @@ describe('npm start (muni demo)', () => {
     const after = (e: AlarmEvent): string => `${((e.receivedAt - result.startedAt) / 1000).toFixed(1)} s`
     console.log(`demo: first readings queryable ${ready.seconds} s after start; over SSE: predictive ${after(result.predictive)} (${result.predictive.alarm.message}), threshold ${after(result.threshold)} (${result.threshold.alarm.message})`)
     expect(result.devices).toBeGreaterThanOrEqual(30)
-    expect(ready.scenario).toMatchObject({ name: 'storm', speed: 60 })
+    expect(ready.scenario).toMatchObject({ name: 'storm', speed: 60, from: '0:42:00' })
     expect(ready.scenario?.devices).toContain('wl-gqm-01')
     // The storm's gauge: level_m read and stored, from a dry road past the 2.5 m HI level.
     expect(Math.max(...result.levels.filter((v): v is number => typeof v === 'number'))).toBeGreaterThanOrEqual(2.5)

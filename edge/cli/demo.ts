@@ -4,7 +4,9 @@
  *
  *   muni sim         → the 35 simulated Modbus devices of simulators/districts/sample.yaml,
  *                      live (speed 1), except the devices the storm scenario plays on: it
- *                      plays there at --speed (60×) — the underpass floods a minute after start
+ *                      plays there at --speed (60×) from --scenario-from (0:42:00, 18
+ *                      simulated minutes before its rain) — the underpass starts filling
+ *                      about 20 s after start, ~12 s after readings flow, and floods ~20 s later
  *   muni cloud run --init → a deployment folder (broker credentials per gateway, an admin
  *                      token, alarms.rules naming the demo's rules file), then the cloud; the
  *                      scenario's rules are written once the sim lists its devices, and
@@ -35,8 +37,24 @@ import { PACKAGE_ROOT } from './main.ts'
 const DISTRICT = join(PACKAGE_ROOT, 'simulators', 'districts', 'sample.yaml')
 const MUNI = join(PACKAGE_ROOT, 'edge', 'cli', 'muni.mjs')
 const PROFILES = process.env.MUNI_PROFILES_DIR ?? join(PACKAGE_ROOT, 'firmware-profiles')
-/** The storm's speed: its dry first hour is a minute, the underpass floods in about 20 s, all well inside two minutes. */
+/** The storm's speed: the underpass fills to its HI level in about 20 s of rain, the trend rule's 15 min window is 15 s. */
 export const DEFAULT_SCENARIO_SPEED = 60
+/**
+ * Where a scenario starts, in its simulated time (seconds or H:MM:SS, as `muni sim
+ * --scenario-from` takes it), unless --scenario-from says: 0 for a scenario not listed.
+ *
+ * storm: its first hour is dry (storm.yaml), and at 60× that is a minute of nothing.
+ * 0:42:00 starts it 18 simulated minutes before the rain: 18 s of wall time at the
+ * default speed, where the readings flow 5–7 s after the sim starts (demo.e2e.test.ts
+ * on a loaded 2-core machine), so the rain comes ~12 s after the demo is ready. The rain
+ * (27.3 mm/h) then fills wl-gqm-01's sump — 100 m³ at 0.085 m³/s net of the pump,
+ * simulators/models/water-level.ts — to the road and its 2.5 m HI level in ~20 s. Not
+ * later: the trend rule wants ≥ 6 rising readings in its window before the crossing
+ * (demo-rules.ts), and the SSE client of the e2e test connects once the demo is ready,
+ * so the rise must start after the edges poll and the demo is ready; earlier only adds
+ * dry seconds.
+ */
+export const DEFAULT_SCENARIO_FROM: Readonly<Record<string, string>> = { storm: '0:42:00' }
 
 export interface DemoOptions {
   data?: string
@@ -47,6 +65,8 @@ export interface DemoOptions {
   /** A scenario to play on the devices it targets; false: the district only, live. */
   scenario: string | false
   speed: number
+  /** The scenario's simulated time at start (default: `DEFAULT_SCENARIO_FROM`, else 0). */
+  scenarioFrom?: string
   json?: boolean
 }
 
@@ -61,6 +81,12 @@ export function command(): Command {
     .option('--scenario <name>', 'a simulator scenario to play on the devices it targets, the rest of the district live: storm, pipe-burst, cover-theft, sensor-faults', 'storm')
     .option('--no-scenario', 'the district only, live: no scenario')
     .option('--speed <n>', 'simulated seconds per second for the scenario', Number, DEFAULT_SCENARIO_SPEED)
+    .option(
+      '--scenario-from <time>',
+      `start the scenario part-way, at this simulated time: seconds or H:MM:SS (default: ${Object.entries(DEFAULT_SCENARIO_FROM)
+        .map(([k, v]) => `${v} for ${k}`)
+        .join(', ')} — 18 simulated minutes before its rain: at the default speed the underpass starts filling ~12 s after readings flow; 0 for the others)`,
+    )
     .option('--json', 'print one JSON line with the endpoints and token once readings flow')
     .action(async (opts: DemoOptions) => {
       process.exitCode = await runDemo(opts)
@@ -125,15 +151,11 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const [apiPort, mqttPort] = [o.apiPort ?? (await freePort()), o.mqttPort ?? (await freePort())]
     say(`muni-iot demo: ${district.district.name}, ${district.gateways.length} gateways, ${district.devices.length} devices; data in ${dir}`)
 
-    // The simulators and the cloud's set-up start at once; the cloud once its rules file is
-    // written (it needs the sim's list of devices the scenario plays on); the edges once the
-    // simulators serve and the set-up made their credentials.
-    const scenarioArgs = o.scenario === false ? [] : ['--scenario', o.scenario, '--scenario-speed', String(o.speed)]
-    // --unmapped zeros: the edge's request planner reads across gaps of up to 10 unmapped
-    // registers (edge/polling/plan.ts DEFAULT_MAX_GAP) unless a profile lists them in
-    // quirks.forbiddenRanges, and no shipped profile does; a strict simulated device answers
-    // such a read with exception 02, and hydrolux-rl80@2.3's level_m would never be read.
-    const sim = start('sim', ['sim', '--district', DISTRICT, '--free-ports', '--unmapped', 'zeros', ...scenarioArgs], dir, parts)
+    // The simulators and the cloud start at once; the edges once the simulators serve and the
+    // cloud's set-up has made their credentials; the scenario's rules once both are ready.
+    const from = o.scenario === false ? undefined : (o.scenarioFrom ?? DEFAULT_SCENARIO_FROM[o.scenario])
+    const scenarioArgs = o.scenario === false ? [] : ['--scenario', o.scenario, '--scenario-speed', String(o.speed), ...(from === undefined ? [] : ['--scenario-from', from])]
+    const sim = start('sim', ['sim', '--district', DISTRICT, '--free-ports', ...scenarioArgs], dir, parts)
     const devicesReady = lines(sim, district.devices.length)
     devicesReady.catch(() => undefined) // awaited below; a failure before that must not be an unhandled rejection
     const gatewayArgs = district.gateways.flatMap((g) => ['--gateway', `${g.site}/${g.id}`])
@@ -173,7 +195,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const alarmsUrl = `${endpoints.api}/api/v1/alarms`
     const streamUrl = `${endpoints.api}/api/v1/stream`
     const scenario =
-      o.scenario === false ? undefined : { name: o.scenario, speed: o.speed, devices: played.map((d) => d.device), ...(rules ? { rules: rulesFile } : {}) }
+      o.scenario === false ? undefined : { name: o.scenario, speed: o.speed, from: from ?? '0', devices: played.map((d) => d.device), ...(rules ? { rules: rulesFile } : {}) }
     if (o.json) {
       const ready = { event: 'ready', api: endpoints.api, mqtt: endpoints.mqtt, token: setup.token, dir, seconds: Number(secs), devicesWithReadings: first, alarms: alarmsUrl, stream: streamUrl, ...(scenario ? { scenario } : {}) }
       process.stdout.write(`${JSON.stringify(ready)}\n`)
@@ -186,7 +208,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     say(`  MQTT     ${endpoints.mqtt}   (per-gateway credentials in ${join(dir, 'cloud', 'credentials.yaml')})`)
     say(`  try      curl -H 'Authorization: Bearer ${setup.token}' ${endpoints.api}/api/v1/devices`)
     if (scenario) {
-      say(`  scenario ${scenario.name} at ${scenario.speed}× on ${played.length} device(s) (${scenario.devices.join(', ')}); the rest of the district runs live`)
+      say(`  scenario ${scenario.name} from ${scenario.from} at ${scenario.speed}× on ${played.length} device(s) (${scenario.devices.join(', ')}); the rest of the district runs live`)
       if (rules) {
         say(`  rules    ${rulesFile}   (DEMO SETTING: on ${rules.devices.join(', ')} the profiles' trend and rate windows are divided by ${scenario.speed}, as the scenario's time is; thresholds unchanged)`)
         if (o.pollMs * 6 > (900 / o.speed) * 1000) say(`  warning  --poll-ms ${o.pollMs} gives the trend rule fewer than 6 readings in its ${900 / o.speed} s window: no predictive alarm; lower --poll-ms or --speed`)

@@ -15,7 +15,7 @@ import { SAMPLE_DISTRICT_FILE, loadDistrictFile } from '../districts/load.ts'
 import { RecordingError } from '../replay/format.ts'
 import { onStopSignal } from '../replay/signals.ts'
 import { loadScenarioFile } from '../scenarios/load.ts'
-import type { Scenario } from '../scenarios/scenario.ts'
+import { formatClock, timeFromText, type Scenario } from '../scenarios/scenario.ts'
 import { targetDevices } from '../scenarios/timeline.ts'
 import { dumpLines } from '../runner/dump.ts'
 import type { SimProblem } from '../runner/entity.ts'
@@ -37,6 +37,7 @@ interface SimOptions {
   scenario?: string
   speed?: string
   scenarioSpeed?: string
+  scenarioFrom?: string
   seed?: string
   fault?: string[]
   host?: string
@@ -74,6 +75,7 @@ export function command(): Command {
     .option('--scenario <name|file>', `a scenario file, or a shipped one: ${shippedScenarioNames().join(', ')}`)
     .option('--speed <n>', 'simulated seconds per wall-clock second (default 1; 0 holds t = 0); with --replay, times faster than recorded')
     .option('--scenario-speed <n>', 'play the --scenario at this speed on the devices it plays on (its rain and events, and covers linked to those gauges); the rest of the district runs at --speed without it')
+    .option('--scenario-from <time>', "start the --scenario part-way, at this simulated time: seconds (2700) or H:MM:SS (0:45:00), as in scenario files. The devices it plays on start in exactly the state a run from 0 has then (stepped there at start, as fast as the machine goes)")
     .option('--seed <s>', "seed of the models' noise (default: the scenario's, else 1)")
     .option('--fault <[device=]kind[:param]>', `a device fault (repeatable; without DEVICE= on every device): ${FAULT_FORMS.join(' | ')}`, collect)
     .option('--host <addr>', 'district TCP buses listen on this address (default 127.0.0.1)')
@@ -93,6 +95,7 @@ Examples:
   muni sim --profile hydrolux-rl80@2.3 --rtu /tmp/ttyA --baud 9600 --parity none --unit 1 --unit 2
   muni sim --district simulators/districts/sample.yaml --scenario storm --speed 60 --fault wl-cwm-01=no-response
   muni sim --scenario storm --scenario-speed 60      (the storm at 60× on the gauges, the rest live)
+  muni sim --scenario storm --scenario-speed 60 --scenario-from 0:45:00   (the same, 15 simulated minutes before the rain)
   muni sim --replay storm.ndjson --speed 10
   muni sim --dump --scenario pipe-burst --seed 7 --duration 3600 --step 60
 
@@ -132,10 +135,17 @@ async function sim(o: SimOptions): Promise<number> {
   if (o.dump && o.replay === undefined && (o.host !== undefined || o.freePorts || o.portOffset !== undefined)) throw new UsageError('--dump starts no servers: drop --host/--port-offset/--free-ports')
   if (o.step !== undefined && !o.dump) throw new UsageError('--step applies to --dump')
   if (o.scenarioSpeed !== undefined && (o.scenario === undefined || o.dump)) throw new UsageError('--scenario-speed applies to a live run with --scenario')
+  if (o.scenarioFrom !== undefined && (o.scenario === undefined || o.dump)) throw new UsageError('--scenario-from applies to a live run with --scenario')
 
   const speed = o.speed === undefined ? 1 : number('--speed', o.speed, { min: 0 })
   if (o.replay !== undefined && !(speed > 0)) throw new UsageError('--speed must be above 0 with --replay')
   const scenarioSpeed = o.scenarioSpeed === undefined ? undefined : number('--scenario-speed', o.scenarioSpeed, { min: 0, above: true })
+  let scenarioFrom: number | undefined
+  try {
+    scenarioFrom = o.scenarioFrom === undefined ? undefined : timeFromText(o.scenarioFrom)
+  } catch (e) {
+    throw new UsageError(`--scenario-from ${(e as Error).message}`)
+  }
   const seed = o.seed === undefined ? undefined : /^\d+$/.test(o.seed) ? Number(o.seed) : o.seed
   const faults = (o.fault ?? []).map((text) => {
     const r = parseTargetedFault(text)
@@ -186,6 +196,9 @@ async function sim(o: SimOptions): Promise<number> {
         return 1
       }
       scenario = s.scenario
+      if (scenarioFrom !== undefined && scenarioFrom >= scenario.durationS) {
+        throw new UsageError(`--scenario-from ${formatClock(scenarioFrom)} is not before the end of scenario ${scenario.name} (${formatClock(scenario.durationS)})`)
+      }
     }
   }
   for (const f of faults) {
@@ -210,7 +223,7 @@ async function sim(o: SimOptions): Promise<number> {
     return 0
   }
   const durationS = o.duration === undefined ? undefined : number('--duration', o.duration, { min: 0, above: true })
-  return serve({ plan, speed, faults, onProblem: problems, ...(o.unmapped === undefined ? {} : { unmapped: o.unmapped as 'exception' | 'zeros' }), ...(scenario ? { scenario } : {}), ...(scenarioSpeed === undefined ? {} : { scenarioSpeed }), ...(seed === undefined ? {} : { seed }), ...(o.replay === undefined ? {} : { replay: o.replay }) }, durationS)
+  return serve({ plan, speed, faults, onProblem: problems, ...(o.unmapped === undefined ? {} : { unmapped: o.unmapped as 'exception' | 'zeros' }), ...(scenario ? { scenario } : {}), ...(scenarioSpeed === undefined ? {} : { scenarioSpeed }), ...(scenarioFrom === undefined ? {} : { scenarioFrom }), ...(seed === undefined ? {} : { seed }), ...(o.replay === undefined ? {} : { replay: o.replay }) }, durationS)
 }
 
 function profilePlan(profile: ResolvedProfile, o: SimOptions): SimPlan {
@@ -251,12 +264,13 @@ async function serve(opts: RunnerOptions, durationS: number | undefined): Promis
     for (const ep of endpoints) out(JSON.stringify(ep))
     const buses = new Set(endpoints.map((e) => `${e.gateway}/${e.bus}`)).size
     const played = endpoints.filter((e) => e.scenarioSpeed !== undefined).length
+    const from = opts.scenarioFrom === undefined ? '' : ` from ${formatClock(opts.scenarioFrom)}`
     const how =
       opts.replay !== undefined
         ? `replaying ${opts.replay} at ${opts.speed ?? 1}×`
         : opts.scenario && opts.scenarioSpeed !== undefined
-          ? `scenario ${opts.scenario.name} at ${opts.scenarioSpeed}× on ${played} device(s), the rest at speed ${opts.speed ?? 1}×, seed ${String(runner.simulation.seed)}`
-          : `${opts.scenario ? `scenario ${opts.scenario.name}, ` : ''}speed ${opts.speed ?? 1}×, seed ${String(runner.simulation.seed)}`
+          ? `scenario ${opts.scenario.name}${from} at ${opts.scenarioSpeed}× on ${played} device(s), the rest at speed ${opts.speed ?? 1}×, seed ${String(runner.simulation.seed)}`
+          : `${opts.scenario ? `scenario ${opts.scenario.name}${from}, ` : ''}speed ${opts.speed ?? 1}×, seed ${String(runner.simulation.seed)}`
     if (opts.scenarioSpeed !== undefined && played === 0) err(`sim: scenario ${opts.scenario?.name} plays on no device of this district: everything runs at speed ${opts.speed ?? 1}×`)
     err(`sim: ${endpoints.length} device(s) on ${buses} bus(es), ${how}; ${durationS === undefined ? 'Ctrl-C to stop' : `stopping after ${durationS} s`}`)
     void runner.replayDone?.then((r) => {

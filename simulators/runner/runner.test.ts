@@ -13,9 +13,11 @@ import { targetDevices } from '../scenarios/timeline.ts'
 import { mbpoll } from '../test-support/mbpoll.ts'
 import { pymodbus } from '../test-support/pymodbus.ts'
 import { float32 } from '../test-support/words.ts'
+import { registerImage } from './dump.ts'
 import { loadProfileLibrary, scenarioFileFor } from './load.ts'
 import { planDistrict, planProfile, relocateTcp, type SimPlan } from './plan.ts'
 import { Runner, type Endpoint } from './runner.ts'
+import type { Simulation } from './simulation.ts'
 
 const lib = loadProfileLibrary()
 const district = loadDistrictFile(undefined, { profiles: lib.profiles }).district!
@@ -30,6 +32,23 @@ afterEach(async () => {
   await new Promise<void>((resolve) => (blocker ? blocker.close(() => resolve()) : resolve()))
   blocker = undefined
 })
+
+/** The sample district's TCP buses and their devices only: runs without socat. */
+const tcpPlan = (): SimPlan => {
+  const plan = samplePlan()
+  const buses = plan.buses.filter((b) => b.transport.type === 'tcp')
+  const on = new Set(buses.flatMap((b) => b.devices.map((d) => `${b.gateway}/${d}`)))
+  return { buses, devices: plan.devices.filter((d) => on.has(`${d.gateway}/${d.id}`)) }
+}
+
+/** What every device of a simulation serves now: its values and its register image. */
+const served = (sim: Simulation): Record<string, unknown> =>
+  Object.fromEntries([...sim.entities.values()].map((e) => [e.id, { values: { ...e.values }, registers: registerImage(e) }]))
+
+/** Ticks until the runner's scenario clock has been reached (one tick takes at most MAX_STEPS_PER_TICK steps). */
+const catchUp = (r: Runner): void => {
+  while (r.simulation.timeS < Math.floor(r.clockS)) r.tick()
+}
 
 const endpointOf = (eps: Endpoint[], device: string): Endpoint => {
   const ep = eps.find((e) => e.device === device)
@@ -92,6 +111,70 @@ describe('Runner', () => {
     if (!r.ok || !('registers' in r) || !r.registers) throw new Error(`pymodbus: ${JSON.stringify(r)}`)
     expect(float32(r.registers, 'CDAB')).toBeGreaterThan(1)
   }, 60_000)
+
+  it.each([
+    // Before the rain, the demo's default: the flood, the linked wells and the impacts at 1:10:00 all come after.
+    ['0:45:00, then into the flood', 2700, 1800, 600],
+    // Amid the impact series on mh-gqm-06 (1:10:00 + 40 s steps) and the rise: events before FROM must have been applied.
+    ['1:10:50, amid the impacts', 4250, 300, 60],
+  ])('scenarioFrom %s: the played devices serve at FROM and at FROM + x exactly what a run from 0 serves then (same seed)', async (_name, fromS, xS, scenarioSpeed) => {
+    const options = { plan: tcpPlan(), scenario: storm, speed: 1, scenarioSpeed, seed: 7, tickMs: 0 } as const
+    let wallA = 0
+    let wallB = 0
+    runner = new Runner({ ...options, scenarioFrom: fromS, clock: () => wallA })
+    const fromZero = new Runner({ ...options, clock: () => wallB })
+    try {
+      await runner.start()
+      await fromZero.start()
+      // At start, before any tick: already at FROM.
+      expect([runner.clockS, runner.simulation.timeS]).toEqual([fromS, fromS])
+      wallB = (fromS / scenarioSpeed) * 1000
+      catchUp(fromZero)
+      expect(fromZero.simulation.timeS).toBe(fromS)
+      expect(served(runner.simulation)).toEqual(served(fromZero.simulation))
+      wallA = (xS / scenarioSpeed) * 1000
+      wallB += wallA
+      catchUp(runner)
+      catchUp(fromZero)
+      expect([runner.simulation.timeS, fromZero.simulation.timeS]).toEqual([fromS + xS, fromS + xS])
+      const a = served(runner.simulation)
+      expect(a).toEqual(served(fromZero.simulation))
+      // Not a comparison of two dry roads: by FROM + x the underpass holds water.
+      expect(runner.simulation.entities.get('wl-gqm-01')?.values.level_m).toBeGreaterThan(0.5)
+    } finally {
+      await fromZero.stop()
+    }
+  }, 60_000)
+
+  it('scenarioFrom without scenarioSpeed: the whole district starts at FROM, as a run from 0 has it then', async () => {
+    let wallA = 0
+    let wallB = 0
+    const options = { plan: tcpPlan(), scenario: storm, speed: 600, tickMs: 0 } as const
+    runner = new Runner({ ...options, scenarioFrom: 3300, clock: () => wallA })
+    const fromZero = new Runner({ ...options, clock: () => wallB })
+    try {
+      await runner.start()
+      await fromZero.start()
+      wallA = 1000 // 600 simulated seconds on
+      wallB = 6500 // (3300 + 600) / 600
+      catchUp(runner)
+      catchUp(fromZero)
+      expect(runner.simulations).toHaveLength(1)
+      expect(runner.simulation.timeS).toBe(3900)
+      expect(served(runner.simulation)).toEqual(served(fromZero.simulation))
+    } finally {
+      await fromZero.stop()
+    }
+  }, 60_000)
+
+  it.each([
+    ['without a scenario', { scenarioFrom: 60 }, 'a scenario start time needs a scenario'],
+    ['below 0', { scenario: storm, scenarioFrom: -1 }, "scenario start time must be from 0 to before the scenario's end (46800 s), got -1"],
+    ['at the end', { scenario: storm, scenarioFrom: 46_800 }, "scenario start time must be from 0 to before the scenario's end (46800 s), got 46800"],
+  ])('refuses scenarioFrom %s', async (_name, opts, message) => {
+    runner = new Runner({ plan: tcpPlan(), ...opts })
+    await expect(runner.start()).rejects.toThrow(message)
+  })
 
   it('serves every RTU bus of the district on a pty pair, and removes the pairs on stop', async (ctx) => {
     requireBinary(ctx, BINARIES.socat)

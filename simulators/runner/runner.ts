@@ -14,6 +14,12 @@
  * Both serve on the same buses; each device keeps its own noise (seeded per device), so
  * a device's values are those it would have in a single simulation at its speed.
  *
+ * Starting part-way (`scenarioFrom`): the simulation that plays the scenario is stepped
+ * from 0 to that time in `start()`, as fast as it can and before any bus serves, and its
+ * clock runs on from there. Taking every step rather than setting a state is what makes
+ * the devices hold exactly what a run from 0 holds at that time: the same events, rain,
+ * linked wells, and the same noise draws (a model draws its noise once per step).
+ *
  * A replay (`replay: file`) holds the models at t = 0 and serves the recording's
  * readings instead, each `atMs / speed` after start, by device id.
  *
@@ -53,6 +59,12 @@ export interface RunnerOptions {
    * the others run at `speed` without it. Default: every device at `speed`, with the scenario.
    */
   readonly scenarioSpeed?: number
+  /**
+   * With `scenario`: the scenario's simulated time at start, s (default 0). The simulation
+   * that plays it (with `scenarioSpeed`, the played devices only) is stepped there from 0
+   * in `start()`; its clock then reads this time + speed × wall time.
+   */
+  readonly scenarioFrom?: number
   /** Simulated seconds per model step (default 1). */
   readonly stepS?: number
   /** Local time of day at t = 0 (default: the scenario's start, else midnight). */
@@ -89,10 +101,11 @@ export interface ReplayOutcome {
  */
 export const MAX_STEPS_PER_TICK = 5_000
 
-/** A simulation and the speed of its clock. */
+/** A simulation, the speed of its clock, and the simulated time its clock starts at. */
 interface Clocked {
   readonly sim: Simulation
   readonly speed: number
+  readonly fromS: number
 }
 
 export class Runner {
@@ -141,6 +154,11 @@ export class Runner {
       if (!(o.scenarioSpeed > 0 && Number.isFinite(o.scenarioSpeed))) throw new RangeError(`scenario speed must be a number above 0, got ${o.scenarioSpeed}`)
       if (o.scenario === undefined) throw new RangeError('a scenario speed needs a scenario')
     }
+    const from = o.scenarioFrom ?? 0
+    if (o.scenarioFrom !== undefined) {
+      if (o.scenario === undefined || o.replay !== undefined) throw new RangeError('a scenario start time needs a scenario (and no replay)')
+      if (!(from >= 0 && from < o.scenario.durationS)) throw new RangeError(`scenario start time must be from 0 to before the scenario's end (${o.scenario.durationS} s), got ${from}`)
+    }
     const common = {
       // One seed and one time of day for both clocks: the values a device has do not depend on the split.
       seed: o.seed ?? o.scenario?.seed ?? 1,
@@ -153,11 +171,11 @@ export class Runner {
     const clocked: Clocked[] = []
     if (o.scenario !== undefined && o.scenarioSpeed !== undefined) {
       const played = new Set(playedBy(o.scenario, o.plan.devices))
-      clocked.push({ sim: new Simulation({ ...common, devices: o.plan.devices.filter((d) => played.has(d.id)), scenario: o.scenario }), speed: o.scenarioSpeed })
+      clocked.push({ sim: new Simulation({ ...common, devices: o.plan.devices.filter((d) => played.has(d.id)), scenario: o.scenario }), speed: o.scenarioSpeed, fromS: from })
       const rest = o.plan.devices.filter((d) => !played.has(d.id))
-      if (rest.length > 0) clocked.push({ sim: new Simulation({ ...common, devices: rest }), speed })
+      if (rest.length > 0) clocked.push({ sim: new Simulation({ ...common, devices: rest }), speed, fromS: 0 })
     } else {
-      clocked.push({ sim: new Simulation({ ...common, devices: o.plan.devices, ...(o.scenario ? { scenario: o.scenario } : {}) }), speed })
+      clocked.push({ sim: new Simulation({ ...common, devices: o.plan.devices, ...(o.scenario ? { scenario: o.scenario } : {}) }), speed, fromS: from })
     }
     const sim = (clocked[0] as Clocked).sim
     const entity = (id: string): SimEntity | undefined => entityIn(clocked, id)
@@ -165,6 +183,8 @@ export class Runner {
       if (f.device !== undefined && entity(f.device) === undefined) throw new Error(`fault for unknown device "${f.device}"`)
       for (const c of clocked) for (const e of c.sim.entities.values()) if (f.device === undefined || f.device === e.id) e.setFault(f.fault)
     }
+    // After the faults (a run from 0 has them from 0), before the buses: no client sees a time before `from`.
+    for (const c of clocked) c.sim.advanceTo(c.fromS)
     const timeline = o.replay === undefined ? undefined : await loadReplayTimeline(o.replay)
 
     const pathUsers = new Map<string, number>()
@@ -208,19 +228,20 @@ export class Runner {
     return out
   }
 
-  /** Simulated seconds the clock says now (speed × wall time since start); with `scenarioSpeed`, the scenario's clock. */
+  /** Simulated seconds the clock says now (its start time + speed × wall time since start); with `scenarioSpeed`, the scenario's clock. */
   get clockS(): number {
-    return this.clockSOf(this.clocked[0]?.speed ?? this.opts.speed ?? 1)
+    const c = this.clocked[0]
+    return c ? this.clockSOf(c) : 0
   }
 
-  private clockSOf(speed: number): number {
-    return this.running ? (speed * (this.clock() - this.startedAt)) / 1000 : 0
+  private clockSOf(c: Clocked): number {
+    return c.fromS + (this.running ? (c.speed * (this.clock() - this.startedAt)) / 1000 : 0)
   }
 
   /** Advances every simulation to its clock's time (whole steps, at most `MAX_STEPS_PER_TICK` each). No-op in a replay or when stopped. */
   tick(): void {
     if (!this.running || !this.sim || this.replayTask) return
-    for (const c of this.clocked) c.sim.advanceTo(this.clockSOf(c.speed), MAX_STEPS_PER_TICK)
+    for (const c of this.clocked) c.sim.advanceTo(this.clockSOf(c), MAX_STEPS_PER_TICK)
   }
 
   /** Stops everything; safe to call twice, and before `start()` resolved. */

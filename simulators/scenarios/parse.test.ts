@@ -5,7 +5,7 @@ import { formatIssue } from '../../shared/district/source.ts'
 import { loadDistrictFile } from '../districts/load.ts'
 import { loadScenarioFile, listScenarioFiles, SCENARIOS_DIR } from './load.ts'
 import { parseScenario } from './parse.ts'
-import { formatClock, toSeconds } from './scenario.ts'
+import { formatClock, timeFromText, toSeconds } from './scenario.ts'
 import { targetDevices } from './timeline.ts'
 
 const district = loadDistrictFile().district
@@ -120,6 +120,19 @@ describe('times', () => {
     ['0:00:00.5', 0.5],
   ])('%j is %f s', (t, s) => {
     expect(toSeconds(t)).toBe(s)
+  })
+
+  it.each([
+    ['2700', 2700],
+    ['90.5', 90.5],
+    ['0:45:00', 2700],
+    [' 1:00:00 ', 3600],
+  ])('command-line text %j is %f s', (t, s) => {
+    expect(timeFromText(t)).toBe(s)
+  })
+
+  it.each(['', '-5', '45m', '0:60:00', '1:5:00', '1e3'])('refuses command-line text %j, naming both forms', (t) => {
+    expect(() => timeFromText(t)).toThrow(/is neither seconds \(2700\) nor a clock "H:MM:SS" \(0:45:00\)/)
   })
 
   it('formats clocks back', () => {

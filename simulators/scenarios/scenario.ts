@@ -251,6 +251,18 @@ export function toSeconds(t: number | string): number {
   return Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])
 }
 
+/**
+ * Seconds of a time typed on a command line, in the forms a scenario file accepts:
+ * seconds (`2700`, `90.5`) or a `H:MM:SS` clock (`"0:45:00"`).
+ * @throws RangeError naming both forms.
+ */
+export function timeFromText(text: string): number {
+  const t = text.trim()
+  if (/^\d+(?:\.\d+)?$/.test(t)) return Number(t)
+  if (new RegExp(CLOCK_PATTERN).test(t)) return toSeconds(t)
+  throw new RangeError(`"${text}" is neither seconds (2700) nor a clock "H:MM:SS" (0:45:00)`)
+}
+
 /** `5400` → `"1:30:00"`. */
 export function formatClock(seconds: number): string {
   const s = Math.max(0, seconds)
