@@ -34,11 +34,11 @@ const BURST = { speed: 120, pollMs: 250, at: 1200 }
 // cover-theft: mh-e2r-02 levered up 12 min in, mh-jgmn-03 lifted 20 min in.
 const THEFT = { speed: 120, pollMs: 100 }
 const COVERS = ['mh-e2r-01', 'mh-e2r-02', 'mh-jgmn-03', 'mh-jgmn-04']
-// sensor-faults: wl-dzm-01 stuck 1:15–1:30, mh-e2r-04 sentinel 1:55–2:05; the covers of
+// sensor-faults: wl-dzm-01 stuck 1:15–1:30 (stuck.afterS 5 min at the edge), mh-e2r-04 sentinel 1:55–2:05; the covers of
 // dc-east lose 30 % of their requests from 2:10. The scenario has no NaN, so the rig adds one
 // the same way (a scenario fault, `sentinel` on a float point without a sentinel serves NaN):
 // pp-gqm-01's pressure_max_bar 0:50–1:00.
-const FAULTS = { speed: 600, pollMs: 100, nan: { from: 3000, to: 3600 } }
+const FAULTS = { speed: 600, pollMs: 100, nan: { from: 3000, to: 3600 }, stuck: { from: 4500, to: 5400 }, stuckAfterS: 300 }
 const FAULT_DEVICES = ['wl-dzm-01', 'mh-e2r-04', 'pp-gqm-01']
 
 /**
@@ -101,7 +101,19 @@ beforeAll(async () => {
       procs,
     ),
     startRig(
-      { name: 'faults', scenario: 'sensor-faults', site: 'dongcheng', gateway: 'gw-faults', devices: FAULT_DEVICES, speed: FAULTS.speed, pollMs: FAULTS.pollMs, rules: rulesFile(FAULT_DEVICES.map((d) => hints(d, FAULTS.speed))) },
+      {
+        name: 'faults',
+        scenario: 'sensor-faults',
+        site: 'dongcheng',
+        gateway: 'gw-faults',
+        devices: FAULT_DEVICES,
+        speed: FAULTS.speed,
+        pollMs: FAULTS.pollMs,
+        rules: rulesFile(FAULT_DEVICES.map((d) => hints(d, FAULTS.speed))),
+        // The scenario freezes the radar for 15 simulated minutes, less than the shipped
+        // 1 h stuck limit: the edge here allows 5 min, as a site with a short freeze would.
+        stuckAfterS: { 'hydrolux-rl80@2.3': { level_m: FAULTS.stuckAfterS } },
+      },
       procs,
     ),
     startRig({ name: 'flap', replay: flapRecording(), site: 'dongcheng', gateway: 'gw-flap', devices: [], speed: 1, pollMs: 100 }, procs),
@@ -219,7 +231,7 @@ describe('scenario cover-theft, then the East 2nd Ring Road cabinet dies', () =>
 })
 
 describe('scenario sensor-faults', () => {
-  it('sentinel and NaN values give a quality alarm and never a threshold alarm; a stuck value is stored as a value', async () => {
+  it('sentinel, NaN and stuck values give a quality alarm and never a threshold alarm', async () => {
     const r = rig('faults')
     await r.untilSim(7700)
     const within = (t: { at: number }, from: number, to: number): boolean => r.simS(t.at) >= from && r.simS(t.at) < to
@@ -258,21 +270,35 @@ describe('scenario sensor-faults', () => {
     expect(r.simS(nanQuality[1]?.at ?? 0)).toBeGreaterThanOrEqual(to - slack)
     expect(r.transitions({ rule: 'pressure_max_bar.threshold', device: 'pp-gqm-01' })).toEqual([])
 
-    // wl-dzm-01: the radar frozen at 0.84 m 1:15–1:30. The edge has no stuck detector, so the
-    // frozen value arrives as a good value (no `stuck` error, no quality alarm); 0.84 m is below
-    // HI, so no threshold alarm either. What a `stuck` code does in the cloud is unit-tested
-    // (evaluate.test.ts "sentinel, NaN and stuck values…").
+    // wl-dzm-01: the radar frozen at 0.84 m 1:15–1:30. The edge passes the frozen value on
+    // until its registers have not changed for stuck.afterS (300 simulated s here), then
+    // sends error `stuck` instead, until the first changed value (the level falls back to
+    // the dry 0 m when the fault ends). In the cloud: one quality alarm, raised and cleared.
+    const stuck = FAULTS.stuck
     const level = await r.readings('wl-dzm-01', 'level_m')
     const frozen = level.filter((x) => typeof x.v === 'number' && Math.abs(x.v - 0.84) < 1e-6)
     expect(frozen.length).toBeGreaterThan(0)
-    for (const x of frozen) expect(r.simS(x.ts)).toBeGreaterThanOrEqual(4500 - slack)
+    for (const x of frozen) expect(r.simS(x.ts)).toBeGreaterThanOrEqual(stuck.from - slack)
+    const stuckErrors = level.filter((x) => x.error === 'stuck')
+    expect(stuckErrors.length, JSON.stringify(level.filter((x) => r.simS(x.ts) >= stuck.from - slack && r.simS(x.ts) < stuck.to + 120))).toBeGreaterThan(0)
+    for (const x of stuckErrors) {
+      // Only after the registers have been frozen for longer than afterS, and only while frozen.
+      expect(r.simS(x.ts)).toBeGreaterThan(stuck.from + FAULTS.stuckAfterS - slack)
+      expect(r.simS(x.ts)).toBeLessThan(stuck.to + slack)
+    }
     // (0:45–0:55 the scenario corrupts every answer on gw-dongzhimen's line: errors then are that fault's.)
-    const stuckS = (x: { ts: number }): boolean => r.simS(x.ts) >= 4500 && r.simS(x.ts) < 5400
-    expect(level.filter((x) => stuckS(x) && x.error !== undefined)).toEqual([])
-    // Never a threshold alarm, and no quality alarm while it is frozen (nothing flags it). The
-    // jump from the dry-weather level to the frozen 0.84 m may raise the level's rate alarm
-    // ("rose 0.84 m"): the reading really jumped, and only a stuck detector could tell why.
-    expect(r.transitions({ device: 'wl-dzm-01' }).filter((t) => t.alarm.rule === 'level_m.threshold' || (t.alarm.kind === 'quality' && stuckS({ ts: t.at })))).toEqual([])
+    const stuckS = (x: { ts: number }): boolean => r.simS(x.ts) >= stuck.from && r.simS(x.ts) < stuck.to + 2 * slack
+    expect(level.filter((x) => stuckS(x) && x.error !== undefined && x.error !== 'stuck')).toEqual([])
+    const levelQuality = r.transitions({ rule: 'level_m.quality', device: 'wl-dzm-01' }).filter((t) => within(t, stuck.from, stuck.to + 600))
+    expect(levelQuality.map((t) => t.type)).toEqual(['raise', 'clear'])
+    expect(levelQuality[0]?.alarm).toMatchObject({ severity: 'MINOR' })
+    expect(levelQuality[0]?.alarm.message).toMatch(/^level_m has had error stuck/)
+    expect(r.simS(levelQuality[0]?.at ?? 0)).toBeGreaterThan(stuck.from + FAULTS.stuckAfterS - slack)
+    expect(r.simS(levelQuality[1]?.at ?? 0)).toBeGreaterThanOrEqual(stuck.to - slack)
+    console.log(`sensor-faults: level_m stuck from ${Math.round(r.simS(stuckErrors[0]?.ts ?? 0))} s, quality alarm ${levelQuality.map((t) => `${t.type} at ${Math.round(r.simS(t.at))} s`).join(', ')} (frozen ${stuck.from}–${stuck.to} s)`)
+    // Never a threshold alarm. The jump from the dry-weather level to the frozen 0.84 m may
+    // raise the level's rate alarm ("rose 0.84 m"): the reading really jumped.
+    expect(r.transitions({ rule: 'level_m.threshold', device: 'wl-dzm-01' })).toEqual([])
   }, 60_000)
 })
 

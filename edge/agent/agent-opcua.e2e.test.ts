@@ -90,7 +90,7 @@ describe('muni edge run with an OPC UA bus', () => {
       10_000,
     )
     // A field engineer sees it with the Modbus devices.
-    const status = await runMuni(['edge', 'status', '--config', config], 10_000)
+    const status = await runMuni(['edge', 'status', '--config', config], 30_000)
     expect(status.code, status.stderr).toBe(0)
     expect(status.stdout).toMatch(/^ {2}plc-1 {2}opc\.tcp:\/\/127\.0\.0\.1:\d+ {2}0 request\(s\)$/m)
     expect(status.stdout).toMatch(/^ {2}ps-01 {2}plc-1 {2}available/m)

@@ -35,13 +35,17 @@
  * failed one doubles the wait (health.ts). A dead device thus costs at most one
  * timeout per backoff period on the line.
  *
+ * Stuck sensors. Each sweep's reading goes through `detectStuck` (stuck.ts) with the
+ * sweep's raw registers: a point whose profile has `stuck` and whose registers have not
+ * changed for longer than `stuck.afterS` carries the error `stuck` instead of its value.
+ *
  * Time: `now()` (default `Date.now`) stamps readings and events and drives the
  * timers; a step of the wall clock moves at most the wait in progress.
  */
 import type { Value } from '../../shared/codec/index.ts'
 import { encodeBitInto } from '../../shared/codec/index.ts'
 import { EXCEPTION } from '../../shared/modbus/codes.ts'
-import { decodeBlocks } from '../../shared/codec/index.ts'
+import { decodeBlocks, type Block } from '../../shared/codec/index.ts'
 import type { CommandError, DeviceEvent, Reading } from '../../shared/mqtt/messages.ts'
 import type { ResolvedProfile } from '../../shared/profile/resolve.ts'
 import type { PollClass } from '../../shared/profile/schema.ts'
@@ -51,6 +55,7 @@ import { checkHealthConfig, INITIAL_HEALTH, isBackingOff, observe, type BackoffC
 import { planReads, type ReadRequest } from './plan.ts'
 import { nextSlot, staggerOffset } from './schedule.ts'
 import { decodeSweep, failureError, isAnswer, shouldStop, type RequestResult, type SweepResult } from './sweep.ts'
+import { detectStuck, INITIAL_STUCK, type StuckState } from './stuck.ts'
 import { planWrite, writeFailure, type Checked, type WritePlan } from './write.ts'
 
 /** Failed sweeps in a row before a device is reported unavailable, unless configured. */
@@ -125,6 +130,8 @@ export class DevicePoller {
   private readonly link: DeviceLink
   private readonly now: () => number
   private state: Health = INITIAL_HEALTH
+  /** Stuck-sensor timers per point (stuck.ts); in memory, so a restart starts them over. */
+  private stuck: StuckState = INITIAL_STUCK
   private readonly schedule = new Map<PollClass, ClassSchedule>()
   private pollMs: { fast: number; slow: number }
   private timer: NodeJS.Timeout | undefined
@@ -360,7 +367,14 @@ export class DevicePoller {
     const result: SweepResult = decodeSweep(plan, results, this.o.profile.points)
     const ts = firstDataAt ?? this.now()
     this.apply(result.outcome)
-    const reading: Reading = { device: this.id, ts, values: result.values, errors: result.errors, historical: false }
+    const blocks: Block[] = []
+    plan.forEach((req, i) => {
+      const r = results[i]
+      if (r !== undefined && 'ok' in r && r.ok) blocks.push({ table: req.table, start: req.start, data: r.data })
+    })
+    const checked = detectStuck(this.stuck, this.o.profile.points, blocks, result, ts)
+    this.stuck = checked.state
+    const reading: Reading = { device: this.id, ts, values: checked.values, errors: checked.errors, historical: false }
     this.o.onReading(reading)
     return reading
   }

@@ -13,7 +13,7 @@ import type { Profile } from '../../shared/profile/schema.ts'
 import { SimulatedDevice } from '../../simulators/device/device.ts'
 import type { Fault } from '../../simulators/device/faults.ts'
 import { PollingEngine, type EngineDevice } from './engine.ts'
-import { pumpStation } from './test-support/profiles.ts'
+import { PUMP_STATION, pumpStation } from './test-support/profiles.ts'
 import { SimTransport } from './test-support/sim-transport.ts'
 
 const VALUES: Record<string, Value> = { open: false, level_m: 1.2, flow_lps: 3.5, battery_pct: 90, setpoint_m: 2, heater_enable: true, pump_enable: false, lock: false }
@@ -24,10 +24,11 @@ interface Setup {
   faults?: Record<number, Fault>
   quirks?: Profile['quirks']
   device?: Partial<EngineDevice>
+  profile?: ReturnType<typeof pumpStation>
 }
 
 function setup(s: Setup) {
-  const profile = pumpStation(s.quirks)
+  const profile = s.profile ?? pumpStation(s.quirks)
   const sims = new Map(s.units.map((u) => [u, new SimulatedDevice({ profile, values: VALUES, ...(s.faults?.[u] && { fault: s.faults[u] }) })]))
   const transport = new SimTransport(sims, 5)
   const readings: Reading[] = []
@@ -246,6 +247,24 @@ describe('faults become per-point errors and events', () => {
     expect(samples[0]?.errors).toMatchObject({ level_m: { code: 'sentinel', raw: 65535 }, battery_pct: { code: 'sentinel' }, flow_lps: { code: 'nan' } })
     expect(samples[0]?.values.level_m).toBeUndefined()
     expect(samples[0]?.values.flow_lps).toBeUndefined()
+  })
+
+  it('stuck: registers unchanged past stuck.afterS give error stuck, sent once; the first change clears it', async () => {
+    const profile = resolveProfile({ ...PUMP_STATION, points: PUMP_STATION.points.map((p) => (p.name === 'level_m' ? { ...p, stuck: { afterS: 5 } } : p)) })
+    const { engine, sim, samples, readings } = setup({ units: [1], profile })
+    await engine.start()
+    await advance(8000)
+    const level = (r: Reading): string => (r.errors.level_m ? `e:${r.errors.level_m.code}` : `v:${r.values.level_m}`)
+    const t0 = samples[0]?.ts ?? 0
+    // Sweeps at 0..5 s since the first sample carry the value; from 6 s on, the error.
+    expect(samples.map((r) => [r.ts - t0, level(r)])).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((s) => [s * 1000, s <= 5 ? 'v:1.2' : 'e:stuck']))
+    expect(samples.at(-1)?.errors.level_m).toMatchObject({ code: 'stuck', raw: '04B0' })
+    expect(samples.at(-1)?.values.flow_lps).toBe(3.5) // no stuck in its profile: never stuck
+    sim(1).set({ level_m: 1.201 })
+    await advance(1000)
+    expect(level(samples.at(-1) as Reading)).toBe('v:1.201')
+    // After report-by-exception: the value, the stuck error once, the changed value.
+    expect(readings.filter((r) => 'level_m' in r.values || 'level_m' in r.errors).map(level)).toEqual(['v:1.2', 'e:stuck', 'v:1.201'])
   })
 })
 

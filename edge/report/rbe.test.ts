@@ -20,6 +20,7 @@ function run(cfg: RbeConfig, readings: readonly Reading[]): (Pick<Reading, 'valu
 
 const TIMEOUT: PointError = { code: 'timeout' }
 const SENTINEL: PointError = { code: 'sentinel', raw: 65535 }
+const STUCK = (s: number): PointError => ({ code: 'stuck', raw: '3F57 0A3D', detail: `0.84 (registers 3F57 0A3D) unchanged for ${s} s; the profile allows 60 s` })
 const cfg: RbeConfig = { deadbands: { level: 0.05 } }
 
 describe('report by exception (table)', () => {
@@ -102,6 +103,24 @@ describe('report by exception (table)', () => {
       cfg: { deadbands: {}, heartbeatMs: 1000 },
       in: [reading(0, { a: 1 }, { b: TIMEOUT }), reading(500, { a: 1 }, { b: TIMEOUT }), reading(1000, { a: 1 }, { b: TIMEOUT })],
       out: [{ values: { a: 1 }, errors: { b: TIMEOUT } }, undefined, { values: { a: 1 }, errors: { b: TIMEOUT } }],
+    },
+    {
+      name: 'a stuck sensor: the error goes once (its growing detail is no change), again on heartbeat; the first changed value clears it whatever the deadband',
+      cfg: { deadbands: { level: 0.05 }, heartbeatMs: 1000 },
+      in: [
+        reading(0, { level: 0.84 }),
+        reading(400, {}, { level: STUCK(61) }),
+        reading(800, {}, { level: STUCK(62) }),
+        reading(1400, {}, { level: STUCK(63) }),
+        reading(1500, { level: 0.85 }),
+      ],
+      out: [
+        { values: { level: 0.84 }, errors: {} },
+        { values: {}, errors: { level: STUCK(61) } },
+        undefined,
+        { values: {}, errors: { level: STUCK(63) } },
+        { values: { level: 0.85 }, errors: {} },
+      ],
     },
     {
       name: 'a point reported for its change restarts its own heartbeat; the reading goes whole when another point is due',

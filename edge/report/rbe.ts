@@ -13,8 +13,9 @@
  *   (number ↔ boolean ↔ string) is a change;
  * - errors: when an error appears (the point had a value), changes (another
  *   code, or another exception code; `detail` and `raw` are not compared, so an
- *   out-of-range value that wanders does not repeat its error) or clears (the
- *   point has a value again: the value is reported whatever the deadband).
+ *   out-of-range value that wanders, or a `stuck` error whose duration grows, does
+ *   not repeat its error) or clears (the point has a value again: the value is
+ *   reported whatever the deadband). A standing error goes again on heartbeat.
  *
  * Heartbeat (maximum silence, the device's `heartbeatS`, else the profile's):
  * when any point of the reading was last reported `heartbeatMs` or more before

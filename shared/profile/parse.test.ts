@@ -196,6 +196,47 @@ describe('parseProfile: issues', () => {
   })
 })
 
+describe('parseProfile: stuck', () => {
+  it('resolves stuck onto the point, and leaves it out when absent', () => {
+    const r = ok(parseProfile(yaml(
+      ...HEADER('t-stuck@1'),
+      '  - { name: level_m, table: input, address: 0, type: uint16, scale: 0.001, range: { min: 0, max: 10 }, stuck: { afterS: 3600, except: [0] } }',
+      '  - { name: distance_m, table: input, address: 1, type: uint16 }',
+    ), 't-stuck@1.yaml'))
+    expect(r.resolved.points[0]?.stuck).toEqual({ afterS: 3600, except: [0] })
+    expect(Object.isFrozen(r.resolved.points[0]?.stuck?.except)).toBe(true)
+    expect(r.resolved.points[1]).not.toHaveProperty('stuck')
+  })
+
+  it('names file:line:column and field for every stuck mistake', () => {
+    const text = yaml(
+      ...HEADER('t-stuck-bad@1'),
+      '  - { name: a, table: input, address: 0, type: uint16, stuck: { afterS: 0 } }',
+      '  - { name: b, table: input, address: 1, type: uint16, stuck: { after: 60 } }',
+      '  - { name: c, table: input, address: 2, type: bit, bit: 0, stuck: { afterS: 60 } }',
+      '  - { name: d, table: input, address: 3, type: uint16, scale: 0.1, range: { max: 10 }, sentinels: [65535], stuck: { afterS: 60, except: [11] } }',
+    )
+    expect(issues(parseProfile(text, 't-stuck-bad@1.yaml'))).toEqual([
+      't-stuck-bad@1.yaml:8:73: points[0].stuck.afterS: must be > 0',
+      't-stuck-bad@1.yaml:9:63: points[1].stuck.afterS: is required',
+      't-stuck-bad@1.yaml:9:65: points[1].stuck.after: unknown field (did you mean "afterS"?)',
+      // The points that passed the schema are still checked for meaning in the same run.
+      't-stuck-bad@1.yaml:10:61: points[2].stuck: does not apply to type bit',
+      't-stuck-bad@1.yaml:11:138: points[3].stuck.except[0]: 11 is above range.max 10; the point never reports it',
+    ])
+    const semantic = yaml(
+      ...HEADER('t-stuck-sem@1'),
+      '  - { name: c, table: input, address: 2, type: bit, bit: 0, stuck: { afterS: 60 } }',
+      '  - { name: d, table: input, address: 3, type: uint16, scale: 0.1, range: { min: 0 }, sentinels: [65535], stuck: { afterS: 60, except: [-1, 6553.5] } }',
+    )
+    expect(issues(parseProfile(semantic, 't-stuck-sem@1.yaml'))).toEqual([
+      't-stuck-sem@1.yaml:8:61: points[0].stuck: does not apply to type bit',
+      't-stuck-sem@1.yaml:9:137: points[1].stuck.except[0]: -1 is below range.min 0; the point never reports it',
+      't-stuck-sem@1.yaml:9:141: points[1].stuck.except[1]: 6553.5 is a sentinel\'s value; a sentinel is already an error, never a value',
+    ])
+  })
+})
+
 describe('buildLibrary', () => {
   const profile = (id: string): string => yaml(...HEADER(id), '  - { name: a, table: input, address: 0, type: uint16 }')
 

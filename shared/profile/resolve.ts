@@ -3,7 +3,7 @@
  * default filled in, every address converted to the 0-based protocol address
  * (the one place where `addressBase` is interpreted), every register span known.
  */
-import type { AlarmHints, Access, PointType, PollClass, Profile, Point, SensorKind, Table, WordOrder } from './schema.ts'
+import type { AlarmHints, Access, Stuck, PointType, PollClass, Profile, Point, SensorKind, Table, WordOrder } from './schema.ts'
 
 /** Register (or bit) count each fixed-width type occupies. */
 export const TYPE_REGISTERS: Readonly<Record<Exclude<PointType, 'string'>, number>> = {
@@ -93,6 +93,8 @@ export interface ResolvedPoint {
   readonly sentinels: readonly number[]
   readonly poll: PollClass
   readonly deadband?: number
+  /** Stuck-sensor detection (the profile's `stuck`); absent: never stuck. */
+  readonly stuck?: Stuck
   readonly alarm?: AlarmHints
 }
 
@@ -154,6 +156,7 @@ export function resolveProfile(profile: Profile): ResolvedProfile {
       ...(p.bit !== undefined && { bit: p.bit }),
       ...(p.range !== undefined && { range: Object.freeze({ ...p.range }) }),
       ...(p.deadband !== undefined && { deadband: p.deadband }),
+      ...(p.stuck !== undefined && { stuck: deepFreeze(structuredClone(p.stuck)) }),
       ...(p.alarm !== undefined && { alarm: deepFreeze(structuredClone(p.alarm)) }),
     }
     return Object.freeze(resolved)

@@ -82,6 +82,23 @@ export const AlarmHintsSchema = Type.Object(
   { additionalProperties: false, description: 'defaults for the alarm rules of this point; sites may override them' },
 )
 
+/**
+ * Stuck-sensor detection. A working analogue sensor has noise: its raw registers are
+ * never bit-identical for long. When they stay identical for more than `afterS` seconds
+ * of the edge's sample time, the edge sends the point error `stuck` instead of the value,
+ * until the registers change. `except` lists engineering values a healthy sensor may hold
+ * indefinitely (0 m over a dry road: the gauge clamps to 0), which are never stuck.
+ */
+export const StuckSchema = Type.Object(
+  {
+    afterS: Type.Number({ exclusiveMinimum: 0, description: 'seconds the raw registers may stay identical before the point is stuck' }),
+    except: Type.Optional(
+      Type.Array(Type.Number(), { minItems: 1, description: 'engineering values a healthy sensor may hold for any time (e.g. 0 over a dry road); never stuck' }),
+    ),
+  },
+  { additionalProperties: false, description: 'stuck-sensor detection: raw registers unchanged longer than afterS → point error stuck' },
+)
+
 export const PointSchema = Type.Object(
   {
     name: Name,
@@ -109,6 +126,7 @@ export const PointSchema = Type.Object(
     ),
     poll: Type.Optional(Type.Enum(POLL_CLASSES)),
     deadband: Type.Optional(Type.Number({ minimum: 0, description: 'report-by-exception: smallest change worth publishing' })),
+    stuck: Type.Optional(StuckSchema),
     alarm: Type.Optional(AlarmHintsSchema),
   },
   { additionalProperties: false },
@@ -164,3 +182,4 @@ export type Profile = Static<typeof ProfileSchema>
 export type Point = Static<typeof PointSchema>
 export type Quirks = Static<typeof QuirksSchema>
 export type AlarmHints = Static<typeof AlarmHintsSchema>
+export type Stuck = Static<typeof StuckSchema>

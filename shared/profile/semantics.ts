@@ -47,7 +47,7 @@ function checkNames(profile: Profile, out: Finding[]): void {
 }
 
 const NOT_NUMERIC: ReadonlySet<PointType> = new Set(['bool', 'bit', 'string'])
-const NUMBER_ONLY_FIELDS = ['scale', 'offset', 'range', 'sentinels', 'deadband'] as const
+const NUMBER_ONLY_FIELDS = ['scale', 'offset', 'range', 'sentinels', 'deadband', 'stuck'] as const
 const LEVELS = ['lolo', 'lo', 'hi', 'hihi'] as const
 
 function checkPoint(p: Point, i: number, out: Finding[]): void {
@@ -82,6 +82,7 @@ function checkPoint(p: Point, i: number, out: Finding[]): void {
     if (p.scale === 0) add(['scale'], 'value', 'must not be 0 (every value would equal the offset)')
     checkRange(p, add)
     checkSentinels(p, add)
+    checkStuck(p, add)
   }
 
   if (p.access === 'readwrite' && (table === 'input' || table === 'discrete')) {
@@ -134,6 +135,21 @@ function checkSentinels(p: Point, add: Add): void {
     } else if (p.type === 'float32' && Number.isFinite(s) && Math.fround(s) !== s) {
       add(['sentinels', k], 'value', `${s} is not exactly representable as float32 (nearest ${Math.fround(s)}), so no raw value would ever equal it`)
     }
+  })
+}
+
+/**
+ * `stuck.except` values are engineering values the point can report: inside its
+ * range, and not a sentinel's engineering value (a sentinel is an error, never a value).
+ */
+function checkStuck(p: Point, add: Add): void {
+  const r = p.range
+  const scale = p.scale ?? 1
+  const offset = p.offset ?? 0
+  p.stuck?.except?.forEach((v, k) => {
+    if (r?.min !== undefined && v < r.min) add(['stuck', 'except', k], 'value', `${fmt(v)} is below range.min ${fmt(r.min)}; the point never reports it`)
+    else if (r?.max !== undefined && v > r.max) add(['stuck', 'except', k], 'value', `${fmt(v)} is above range.max ${fmt(r.max)}; the point never reports it`)
+    else if (p.sentinels?.some((s) => s * scale + offset === v)) add(['stuck', 'except', k], 'value', `${fmt(v)} is a sentinel's value; a sentinel is already an error, never a value`)
   })
 }
 

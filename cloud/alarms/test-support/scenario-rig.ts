@@ -12,11 +12,14 @@
  * Simulated time: the runner's clock is held at t = 0 until every polled device has a
  * reading in the cloud, then runs at `speed` simulated seconds per wall second. So
  * `simS(ts)` turns an edge sample time (wall clock ms) into simulated seconds exactly.
+ *
+ * The edge reads a per-rig copy of the shipped profiles whose `stuck.afterS` are divided by
+ * the speed (`acceleratedProfiles`), as the rules' time fields are (`acceleratedHints`).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { stringify } from 'yaml'
+import { basename, dirname, join, relative } from 'node:path'
+import { isMap, isSeq, parseDocument, stringify } from 'yaml'
 import type { Fault } from '../../../simulators/device/faults.ts'
 import type { FaultParams } from '../../../simulators/scenarios/scenario.ts'
 import { loadDistrictFile, SAMPLE_DISTRICT_FILE } from '../../../simulators/districts/load.ts'
@@ -56,6 +59,12 @@ export interface RigOptions {
   /** Rules file text (layers 2–5). */
   rules?: string
   faults?: Array<{ device?: string; fault: Fault }>
+  /**
+   * `stuck.afterS` in simulated seconds by profile id and point, replacing the shipped
+   * value before the speed scaling (`acceleratedProfiles`): for a scenario whose frozen
+   * sensor is frozen for less time than the shipped limit.
+   */
+  stuckAfterS?: Record<string, Record<string, number>>
 }
 
 export interface Rig {
@@ -137,6 +146,42 @@ export function rulesFile(overrides: Array<{ device: string; rules: Rule[] }>): 
   return stringify({ overrides: overrides.filter((o) => o.rules.length > 0).map((o) => ({ match: { device: o.device }, rules: o.rules })) })
 }
 
+const SHIPPED_PROFILES = join(dirname(new URL(import.meta.url).pathname), '../../../firmware-profiles')
+
+/**
+ * A copy of the shipped profiles under `dir` (same `{kind}/{id}.yaml` layout) with every
+ * point's `stuck.afterS` divided by `speed`, after `override` (simulated seconds). The
+ * edge's stuck timer runs on sample time (wall clock), like the rules' windows, so at
+ * speed N a 3600 s limit would otherwise cover 3600·N simulated seconds. Returns the folder.
+ */
+export function acceleratedProfiles(dir: string, speed: number, override: RigOptions['stuckAfterS'] = {}): string {
+  const out = join(dir, 'profiles')
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name)
+      if (e.isDirectory()) walk(p)
+      else if (e.isFile() && /\.ya?ml$/.test(e.name)) {
+        const doc = parseDocument(readFileSync(p, 'utf8'))
+        const id = basename(e.name).replace(/\.ya?ml$/, '')
+        const points = doc.get('points')
+        if (isSeq(points)) {
+          for (const pt of points.items) {
+            if (!isMap(pt)) continue
+            const name = String(pt.get('name'))
+            const afterS = override[id]?.[name] ?? (pt.getIn(['stuck', 'afterS']) as number | undefined)
+            if (afterS !== undefined) pt.setIn(['stuck', 'afterS'], afterS / speed)
+          }
+        }
+        const target = join(out, relative(SHIPPED_PROFILES, p))
+        mkdirSync(dirname(target), { recursive: true })
+        writeFileSync(target, doc.toString())
+      }
+    }
+  }
+  walk(SHIPPED_PROFILES)
+  return out
+}
+
 function edgeConfig(o: RigOptions, dir: string, mqtt: string, endpoints: Endpoint[]): string {
   const mine = o.replay !== undefined ? endpoints : o.devices.map((id) => endpoints.find((e) => e.device === id) ?? fail(`no simulated device ${id}`))
   const buses = new Map<string, Record<string, unknown>>()
@@ -148,6 +193,7 @@ function edgeConfig(o: RigOptions, dir: string, mqtt: string, endpoints: Endpoin
     gateway: o.gateway,
     site: o.site,
     broker: { url: mqtt, reconnectMaxS: 1 },
+    profilesDir: acceleratedProfiles(dir, o.speed, o.stuckAfterS),
     buffer: { path: join(dir, 'buffer.sqlite') },
     http: { port: 0 },
     defaults: { timeoutMs: 500, retries: 1, backoff: { initialMs: 100, maxMs: 500 } },

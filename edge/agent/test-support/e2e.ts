@@ -67,7 +67,8 @@ export async function getText(url: string): Promise<string> {
 /** `muni edge run --config FILE` as a child of `procs`; resolves once it printed its health URL. */
 export async function runAgent(procs: MuniProcesses, config: string): Promise<{ proc: MuniProcess; health: string }> {
   const proc = procs.spawn(['edge', 'run', '--config', config])
-  const [line] = await proc.lines(1, 15_000)
+  // Generous: on a loaded 2-core machine loading the agent alone can take several seconds.
+  const [line] = await proc.lines(1, 40_000)
   const m = /^health (http:\/\/127\.0\.0\.1:\d+)$/.exec(line ?? '')
   if (!m?.[1]) throw new Error(`unexpected first line ${JSON.stringify(line)}; stderr ${proc.stderr()}`)
   return { proc, health: m[1] }
