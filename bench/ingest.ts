@@ -12,6 +12,8 @@
  *       rules on every stored reading; this load moves levels through their thresholds) —
  *       what alarms cost on top (bench/alarms.ts measures them in detail). `--alarms` runs
  *       only (d) with `--only-pipeline`.
+ * The bench process runs with --max-semi-space-size=32 (package.json), as `muni demo` starts
+ * the cloud and cloud/README.md § Tuning recommends.
  * Prints readings/s, CPU-ms per 1,000 readings (this process; influxd separately),
  * publish→PUBACK p50/p99 (for (c) that is publish→stored), peak RSS, and the ratios.
  * Goal (issue 5): (c) ≥ 100,000 readings/s and ≥ 0.4 × the slower of (a) and (b).

@@ -19,3 +19,6 @@ if (!name || name === '--help' || !names.includes(name)) {
 }
 const mod = (await import(pathToFileURL(join(here, `${name}.ts`)).href)) as { default: (args: string[]) => Promise<void> }
 await mod.default(args)
+// A bench is done when its function returns; a keep-alive socket or timer left by a library
+// must not keep the process (and a script waiting for it) alive.
+process.exit(process.exitCode ?? 0)

@@ -199,6 +199,10 @@ async function run(config: CloudConfig, readyJson: boolean): Promise<number> {
       cloud.reloadRules()
     })
   })
+  const flags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`
+  if (!flags.includes('--max-semi-space-size')) {
+    log('tip: NODE_OPTIONS=--max-semi-space-size=32 gives ingest a larger young generation: ~10 % less CPU per reading at high rates (cloud/README.md)')
+  }
   try {
     const endpoints = await cloud.start()
     await cloud.ready()

@@ -201,12 +201,17 @@ export class Ingest {
     const stored: StoredReading[] = []
     const unknown: string[] = []
     const future: string[] = []
-    batch.readings.forEach((r, i) => {
-      const d = registry.lookup(t.gateway, r.device)
-      if (d === undefined) unknown.push(`/readings/${i}/device: no device ${JSON.stringify(r.device)} in the birth of gateway ${t.gateway}`)
-      else if (r.ts > now + this.#o.maxFutureMs) future.push(`/readings/${i}/ts: ${new Date(r.ts).toISOString()} is ${Math.round((r.ts - now) / 1000)} s ahead of the cloud's clock (at most ${this.#o.maxFutureMs / 1000} s)`)
-      else stored.push({ site: t.site, gateway: t.gateway, device: r.device, kind: d.kind, ts: r.ts, values: r.values, errors: r.errors, historical: r.historical, seq: batch.seq })
-    })
+    const latest = now + this.#o.maxFutureMs
+    const { site, gateway } = t
+    const seq = batch.seq
+    const readings = batch.readings
+    for (let i = 0; i < readings.length; i++) {
+      const r = readings[i] as TelemetryBatch['readings'][number]
+      const d = registry.lookup(gateway, r.device)
+      if (d === undefined) unknown.push(`/readings/${i}/device: no device ${JSON.stringify(r.device)} in the birth of gateway ${gateway}`)
+      else if (r.ts > latest) future.push(`/readings/${i}/ts: ${new Date(r.ts).toISOString()} is ${Math.round((r.ts - now) / 1000)} s ahead of the cloud's clock (at most ${this.#o.maxFutureMs / 1000} s)`)
+      else stored.push({ site, gateway, device: r.device, kind: d.kind, ts: r.ts, values: r.values, errors: r.errors, historical: r.historical, seq })
+    }
     if (unknown.length > 0) this.#dead(topic, payload, meta, 'unknown_device', unknown)
     if (future.length > 0) this.#dead(topic, payload, meta, 'future_timestamp', future)
     if (stored.length === 0) {

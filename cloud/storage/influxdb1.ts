@@ -12,6 +12,8 @@
  * to word ourselves. Credentials go in a Basic `Authorization` header, never in a URL, and
  * never in an error message or log.
  */
+import { Agent as HttpAgent, request as httpRequest } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { SENSOR_KINDS } from '../../shared/profile/schema.ts'
 import type { PointErrorCode } from '../../shared/quality.ts'
 import type { StoredReading, TelemetryQuery, TelemetryResult, TelemetryStore } from '../model.ts'
@@ -141,11 +143,17 @@ class InfluxDb1Store implements TelemetryStore {
   private readonly headers: Record<string, string>
   private readonly from: string
   private closed = false
+  /**
+   * Writes go through node:http with a keep-alive agent rather than fetch: fetch copies every
+   * body into a web stream (a 300 kB copy per 5,000 lines, measured with `bench ingest`).
+   */
+  private readonly agent: HttpAgent
 
   constructor(private readonly config: InfluxDb1Config) {
     const { base, username, password } = splitCredentials(config.url)
     this.base = base
     this.where = base
+    this.agent = base.startsWith('https:') ? new HttpsAgent({ keepAlive: true, maxSockets: 8 }) : new HttpAgent({ keepAlive: true, maxSockets: 8 })
     this.headers = {}
     const user = config.username ?? username
     if (user !== undefined) {
@@ -226,17 +234,14 @@ class InfluxDb1Store implements TelemetryStore {
     for (let b = 0; b < batches; b++) {
       const lineCount = Math.min(WRITE_BATCH_LINES, readings.length - b * WRITE_BATCH_LINES)
       const what = `influxdb1 write to ${this.where} failed (batch ${b + 1} of ${batches}, ${lineCount} lines${b > 0 ? `; the ${b * WRITE_BATCH_LINES} lines before were written` : ''})`
-      let res: Response
+      let res: { status: number; text: string }
       try {
-        res = await fetch(url, { method: 'POST', headers: this.headers, body: bodies[b], signal: this.signal() })
+        res = await this.post(url, bodies[b] as Uint8Array)
       } catch (err) {
         throw new InfluxWriteError(`${what}: ${(err as Error).message}`, undefined, [], true, undefined, { cause: err })
       }
-      if (res.status === 204 || res.status === 200) {
-        await res.arrayBuffer()
-        continue
-      }
-      const text = await res.text()
+      if (res.status === 204 || res.status === 200) continue
+      const text = res.text
       let detail = text
       try {
         detail = (JSON.parse(text) as { error?: string }).error ?? text
@@ -247,6 +252,25 @@ class InfluxDb1Store implements TelemetryStore {
       const { refused, dropped } = parseWriteRefusal(detail)
       throw new InfluxWriteError(`${what}: ${res.status} ${detail.slice(0, 2000)}`, res.status, refused, res.status >= 500 || res.status === 429, dropped)
     }
+  }
+
+  /** POSTs a body; resolves with the status and the body text, rejects on network errors and the timeout. */
+  private post(url: string, body: Uint8Array): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const u = new URL(url)
+      const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
+        u,
+        { method: 'POST', agent: this.agent, headers: { ...this.headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': body.byteLength }, signal: this.signal() },
+        (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
+          res.on('error', reject)
+        },
+      )
+      req.on('error', reject)
+      req.end(body)
+    })
   }
 
   /** Field name → InfluxDB type (`float`, `integer`, `boolean`, `string`) across the kinds. */
@@ -314,5 +338,6 @@ class InfluxDb1Store implements TelemetryStore {
 
   async close(): Promise<void> {
     this.closed = true
+    this.agent.destroy()
   }
 }
