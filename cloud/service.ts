@@ -165,7 +165,12 @@ export class Cloud {
           delivery.start()
           this.#log(`cloud: webhooks to ${a.webhooks.map((w) => w.name).join(', ')}`)
         }
-        this.#timers.push(setInterval(() => this.#guard('tick', () => engine.tick()), a.tickMs).unref())
+        // One pass over all devices per tickS, spread over 10 short calls: a single pass over
+        // thousands of devices would block the event loop (and every alarm behind it) for ms.
+        const slices = 10
+        this.#timers.push(
+          setInterval(() => this.#guard('tick', () => engine.tick(undefined, { maxDevices: Math.ceil(engine.deviceCount / slices) })), Math.max(1, Math.round(a.tickMs / slices))).unref(),
+        )
         this.#log(`cloud: alarms on: ${loaded.profiles} profile(s)${a.rulesFile ? ` + rules ${a.rulesFile}` : ''}, ${engine.list({ state: ['ACTIVE_UNACK', 'ACTIVE_ACK', 'CLEARED_UNACK'] }).length} alarm(s) open`)
       }
       const ingest = (this.#ingest = new Ingest({

@@ -188,6 +188,21 @@ describe('gateway offline (flood control)', () => {
     expect(emitted.slice(n)).toEqual([])
   })
 
+  it('tick with maxDevices: a pass spread over short calls ticks every device once, round robin', () => {
+    const { engine, emitted } = open()
+    feed(engine, devices.map((d) => cover(d, T0)))
+    expect(engine.deviceCount).toBe(12)
+    const now = T0 + 4 * MIN
+    for (let call = 0; call < 3; call++) engine.tick(now, { maxDevices: 5 })
+    const stale = emitted.filter((t) => t.action.type === 'raise' && t.key.endsWith('/stale'))
+    expect(stale).toHaveLength(12)
+    expect(new Set(stale.map((t) => t.key)).size).toBe(12)
+    // The next calls start a new pass: nothing more to raise.
+    engine.tick(now + 1000, { maxDevices: 5 })
+    engine.tick(now + 1000, { maxDevices: 50 })
+    expect(emitted.filter((t) => t.key.endsWith('/stale'))).toHaveLength(12)
+  })
+
   it('the offline gateway survives a restart: stale children still group under its parent', () => {
     const first = open()
     feed(first.engine, devices.map((d) => cover(d, T0)))

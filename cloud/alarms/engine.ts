@@ -103,6 +103,9 @@ export class AlarmEngine {
   #flood: FloodState = EMPTY_FLOOD
   #maintenance: Maintenance = { sites: {}, devices: {} }
   #lastFlush = Number.NEGATIVE_INFINITY
+  /** `tick`'s round robin over the devices: a snapshot of their keys and the next position. */
+  #tickKeys: string[] = []
+  #tickPos = 0
 
   constructor(options: AlarmEngineOptions) {
     this.#o = options
@@ -196,9 +199,25 @@ export class AlarmEngine {
   }
 
   /** Time passes: delays and stale devices (evaluator), shelves that ran out, maintenance windows that ended. */
-  tick(now: number = this.#now()): StoredTransition[] {
+  /**
+   * Time passes: delays, stale data, persisting bad quality, shelving expiry, maintenance ends.
+   * `maxDevices` ticks only that many devices, continuing where the previous call stopped
+   * (round robin), so a caller can spread one pass over all devices across several short
+   * calls instead of blocking the event loop for one long one.
+   */
+  tick(now: number = this.#now(), opts: { maxDevices?: number } = {}): StoredTransition[] {
     const b = this.#batch()
-    for (const [k, d] of this.#devices) {
+    const limit = opts.maxDevices ?? Number.POSITIVE_INFINITY
+    // A call never wraps around: each device is ticked at most once per call.
+    if (limit === Number.POSITIVE_INFINITY || this.#tickPos >= this.#tickKeys.length) {
+      this.#tickKeys = [...this.#devices.keys()]
+      this.#tickPos = 0
+    }
+    const end = Math.min(this.#tickKeys.length, this.#tickPos + limit)
+    while (this.#tickPos < end) {
+      const k = this.#tickKeys[this.#tickPos++] as string
+      const d = this.#devices.get(k)
+      if (d === undefined) continue
       const out = tickDevice(d.state, now, this.#rulesOf(k, d.ref))
       // A tick without events changes nothing worth writing (delays run on sample times already kept).
       if (out.events.length > 0) this.#stageDevice(b, k, d.ref, out.state, out.events)
@@ -268,6 +287,11 @@ export class AlarmEngine {
   get(id: string): Alarm | undefined {
     const a = this.#alarms.get(keyOf(id))
     return a?.id === id ? a : undefined
+  }
+
+  /** How many devices the engine keeps evaluator state for. */
+  get deviceCount(): number {
+    return this.#devices.size
   }
 
   /** Every logged transition of one alarm id, oldest first. */
