@@ -15,8 +15,8 @@
  * argv[2]: JSON { url, gateways: [{ site, gateway, username, password }] }
  */
 import { createInterface } from 'node:readline'
-import mqtt, { type MqttClient } from 'mqtt'
-import { encode, topics, type Birth } from '../../shared/mqtt/index.ts'
+import { encode, topics } from '../../shared/mqtt/index.ts'
+import { connectGateways } from './gateways.ts'
 
 interface Spec {
   url: string
@@ -26,29 +26,9 @@ interface Spec {
 const spec = JSON.parse(process.argv[2] ?? '{}') as Spec
 const DEVICES = 100
 
-function birth(site: string, gateway: string): Birth {
-  return {
-    gateway,
-    site,
-    session: 1,
-    ts: Date.now(),
-    agent: { name: 'bench-alarm-load', version: '0' },
-    devices: Array.from({ length: DEVICES }, (_, i) => ({ device: `d${i}`, profile: 'hydrolux-rl80@2.3', firmware: '2.3', kind: 'water-level' as const, bus: 'rs485-1', unit: i + 1 })),
-  }
-}
 
 async function main(): Promise<void> {
-  const clients: MqttClient[] = await Promise.all(
-    spec.gateways.map(
-      (g) =>
-        new Promise<MqttClient>((resolve, reject) => {
-          const c = mqtt.connect(spec.url, { clientId: `bench-${g.gateway}`, clean: false, reconnectPeriod: 0, ...(g.username !== undefined ? { username: g.username, password: g.password } : {}) })
-          c.once('connect', () => resolve(c))
-          c.once('error', reject)
-        }),
-    ),
-  )
-  await Promise.all(clients.map((c, i) => c.publishAsync(topics.birth(spec.gateways[i]!.site, spec.gateways[i]!.gateway), Buffer.from(encode('birth', birth(spec.gateways[i]!.site, spec.gateways[i]!.gateway))), { qos: 1, retain: true })))
+  const clients = await connectGateways(spec.url, spec.gateways, DEVICES, 'bench-alarm-load')
   const seq = spec.gateways.map(() => 0)
   const high = spec.gateways.map(() => false)
   let triggers = 0

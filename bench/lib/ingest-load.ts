@@ -9,8 +9,8 @@
  * argv[2]: JSON { url, gateways: [{ site, gateway, username?, password? }], messages, readings, window }
  */
 import { createInterface } from 'node:readline'
-import mqtt, { type MqttClient } from 'mqtt'
-import { encode, topics, type Birth } from '../../shared/mqtt/index.ts'
+import { encode, topics } from '../../shared/mqtt/index.ts'
+import { connectGateways } from './gateways.ts'
 
 interface Spec {
   url: string
@@ -23,23 +23,6 @@ interface Spec {
 const spec = JSON.parse(process.argv[2] ?? '{}') as Spec
 const DEVICES = 25
 
-function birth(site: string, gateway: string): Birth {
-  return {
-    gateway,
-    site,
-    session: 1,
-    ts: Date.now(),
-    agent: { name: 'bench-load', version: '0' },
-    devices: Array.from({ length: DEVICES }, (_, i) => ({
-      device: `d${i}`,
-      profile: 'hydrolux-rl80@2.3',
-      firmware: '2.3',
-      kind: 'water-level' as const,
-      bus: 'rs485-1',
-      unit: i + 1,
-    })),
-  }
-}
 
 /** One batch as the edge encodes it: R readings over the gateway's devices, distinct sample times. */
 function batch(gateway: string, seq: number, base: number): Buffer {
@@ -54,22 +37,7 @@ function batch(gateway: string, seq: number, base: number): Buffer {
 }
 
 async function main(): Promise<void> {
-  const clients: MqttClient[] = await Promise.all(
-    spec.gateways.map(
-      (g) =>
-        new Promise<MqttClient>((resolve, reject) => {
-          const c = mqtt.connect(spec.url, {
-            clientId: `bench-${g.gateway}`,
-            clean: false,
-            reconnectPeriod: 0,
-            ...(g.username !== undefined ? { username: g.username, password: g.password } : {}),
-          })
-          c.once('connect', () => resolve(c))
-          c.once('error', reject)
-        }),
-    ),
-  )
-  await Promise.all(clients.map((c, i) => c.publishAsync(topics.birth(spec.gateways[i]!.site, spec.gateways[i]!.gateway), Buffer.from(encode('birth', birth(spec.gateways[i]!.site, spec.gateways[i]!.gateway))), { qos: 1, retain: true })))
+  const clients = await connectGateways(spec.url, spec.gateways, DEVICES, 'bench-load')
   // Encode up front: the loader must not be the bottleneck.
   const base = Date.now() - 86_400_000
   const payloads = spec.gateways.map((g) => Array.from({ length: spec.messages }, (_, s) => batch(g.gateway, s + 1, base)))
