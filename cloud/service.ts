@@ -26,6 +26,7 @@ import { decode } from '../shared/mqtt/index.ts'
 import { DeadLetters } from './ingest/dead-letters.ts'
 import { Ingest } from './ingest/ingest.ts'
 import { renderCloudMetrics } from './metrics.ts'
+import { Checkpointer } from './state/checkpointer.ts'
 import type { StoredReading, TelemetryStore } from './model.ts'
 import { Registry, type RegistryChange } from './registry/registry.ts'
 import { openStateDb, type StateDb } from './state/db.ts'
@@ -52,6 +53,8 @@ export class Cloud {
   readonly #o: CloudOptions
   readonly #log: (line: string) => void
   #db: StateDb | undefined
+  /** WAL checkpoints of the state db, in a worker thread (cloud/state/checkpointer.ts). */
+  #checkpointer: Checkpointer | undefined
   #store: TelemetryStore | undefined
   #tokens: TokenStore | undefined
   #registry: Registry | undefined
@@ -138,7 +141,9 @@ export class Cloud {
     const c = this.config
     try {
       mkdirSync(c.dataDir, { recursive: true })
-      this.#db = openStateDb(join(c.dataDir, 'state.sqlite'))
+      const statePath = join(c.dataDir, 'state.sqlite')
+      this.#db = openStateDb(statePath)
+      this.#checkpointer = new Checkpointer(this.#db, statePath, { log: this.#log })
       this.#store = await openTelemetryStore(c.storage)
       this.#tokens = openTokenStore(join(c.dataDir, 'tokens.sqlite'))
       const registry = (this.#registry = new Registry(this.#db))
@@ -398,6 +403,9 @@ export class Cloud {
     await step('registry', registry && (() => registry.flushLastValues()))
     await step('storage', store && (() => store.close()))
     await step('tokens', tokens && (() => tokens.close()))
+    const checkpointer = this.#checkpointer
+    this.#checkpointer = undefined
+    await step('state checkpoints', checkpointer && (() => checkpointer.stop()))
     await step('state', db && (() => db.close()))
   }
 }
