@@ -203,6 +203,29 @@ describe('gateway offline (flood control)', () => {
     expect(emitted.filter((t) => t.key.endsWith('/stale'))).toHaveLength(12)
   })
 
+  it('tick with maxDevices writes the periodic state flush in slices: every dirty state lands, none in one long transaction', () => {
+    const { engine, db } = open({ stateFlushMs: 60_000 })
+    const levels = Array.from({ length: 50 }, (_, i) => reading('gw-up', `wl-${i}`, 'water-level', T0, { level_m: 0.1 }))
+    feed(engine, levels)
+    const saved = (): number => (db.prepare('SELECT count(*) AS n FROM alarm_device_state').get() as { n: number }).n
+    expect(saved()).toBe(0)
+    // Not due yet: nothing written.
+    engine.tick(T0 + 30_000, { maxDevices: 5 })
+    expect(saved()).toBe(0)
+    // Due: a round begins, 20 states a call (the minimum slice), until all 50 are written.
+    const at = T0 + 61_000
+    const after: number[] = []
+    for (let call = 0; call < 4; call++) {
+      engine.tick(at, { maxDevices: 5 })
+      after.push(saved())
+    }
+    expect(after).toEqual([20, 40, 50, 50])
+    // A restart finds every device's state (its windows survive).
+    engine.stop()
+    const again = open()
+    expect(again.engine.deviceCount).toBe(50)
+  })
+
   it('the offline gateway survives a restart: stale children still group under its parent', () => {
     const first = open()
     feed(first.engine, devices.map((d) => cover(d, T0)))

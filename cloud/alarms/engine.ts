@@ -103,6 +103,10 @@ export class AlarmEngine {
   #flood: FloodState = EMPTY_FLOOD
   #maintenance: Maintenance = { sites: {}, devices: {} }
   #lastFlush = Number.NEGATIVE_INFINITY
+  /** A sliced flush round (`tick` with `maxDevices`): the devices dirty when it began, the next position, and the slice size. */
+  #flushRound: string[] = []
+  #flushPos = 0
+  #flushStep = 0
   /** `tick`'s round robin over the devices: a snapshot of their keys and the next position. */
   #tickKeys: string[] = []
   #tickPos = 0
@@ -221,13 +225,17 @@ export class AlarmEngine {
       const out = tickDevice(d.state, now, this.#rulesOf(k, d.ref))
       // A tick without events changes nothing worth writing (delays run on sample times already kept).
       if (out.events.length > 0) this.#stageDevice(b, k, d.ref, out.state, out.events)
-      else b.quiet.set(k, { ref: d.ref, state: out.state })
+      else if (out.state !== d.state) b.quiet.set(k, { ref: d.ref, state: out.state })
     }
     for (const a of expiredShelves(this.#alarms.values(), now)) this.#apply(b, a)
     const m = pruneMaintenance(this.#maintenance, now)
     if (m !== this.#maintenance) this.#release(b, m, now)
     const out = this.#commit(b)
-    if (now - this.#lastFlush >= (this.#o.stateFlushMs ?? 60_000)) this.#flushStates(now)
+    if (opts.maxDevices === undefined) {
+      if (now - this.#lastFlush >= (this.#o.stateFlushMs ?? 60_000)) this.#flushStates(now)
+    } else {
+      this.#flushSlice(now)
+    }
     return out
   }
 
@@ -438,6 +446,35 @@ export class AlarmEngine {
     return stored
   }
 
+  /**
+   * One slice of the periodic state flush. A round begins every `stateFlushMs` with the
+   * devices dirty then and writes 1/FLUSH_ROUND_CALLS of them per call (at least
+   * FLUSH_MIN_SLICE), so no call blocks the event loop for long: writing 800 states in one
+   * transaction took 40–90 ms, one of the tails of publish → SSE latency (issue 6 §9).
+   * A device written since (its transition committed it) or gone is skipped.
+   */
+  #flushSlice(at: number): void {
+    if (this.#flushPos >= this.#flushRound.length) {
+      if (at - this.#lastFlush < (this.#o.stateFlushMs ?? 60_000)) return
+      this.#lastFlush = at
+      this.#flushRound = [...this.#dirty]
+      this.#flushPos = 0
+      this.#flushStep = Math.max(FLUSH_MIN_SLICE, Math.ceil(this.#flushRound.length / FLUSH_ROUND_CALLS))
+      if (this.#flushRound.length === 0) return
+    }
+    const end = Math.min(this.#flushRound.length, this.#flushPos + this.#flushStep)
+    const batch: DeviceRecord[] = []
+    while (this.#flushPos < end) {
+      const k = this.#flushRound[this.#flushPos++] as string
+      const d = this.#devices.get(k)
+      if (d === undefined || !this.#dirty.has(k)) continue
+      batch.push(d)
+      this.#dirty.delete(k)
+    }
+    if (batch.length > 0) this.#started().saveStates(batch, at)
+    if (this.#flushPos >= this.#flushRound.length) this.#flushRound = []
+  }
+
   #flushStates(at: number): void {
     const store = this.#started()
     if (this.#dirty.size > 0) {
@@ -450,6 +487,11 @@ export class AlarmEngine {
     this.#lastFlush = at
   }
 }
+
+/** A sliced flush round is spread over this many `tick` calls (≈30 s at 10 calls a second)… */
+const FLUSH_ROUND_CALLS = 300
+/** …writing at least this many states per call (≈1 ms). */
+const FLUSH_MIN_SLICE = 20
 
 /** The key of an alarm id (`key#seq`) or of a key. */
 function keyOf(ref: string): string {
