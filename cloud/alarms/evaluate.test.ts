@@ -476,3 +476,59 @@ describe('rule reload', () => {
     expect(changed.events.map((e) => `${e.type} ${e.kind}`)).toEqual(['clear threshold'])
   })
 })
+
+describe('structural sharing (the engine keeps one state per device alive; what a reading re-creates is copied by the next young-generation GC)', () => {
+  const quiet: Rule[] = [
+    level,
+    { id: 'level_m.quality', kind: 'quality', point: 'level_m', forReadings: 3 },
+    { id: 'cover.state', kind: 'state', point: 'cover', states: [{ value: 'open', severity: 'critical' }] },
+    { id: 'stale', kind: 'stale', expectedIntervalS: 60, factor: 3, severity: 'major' },
+  ]
+
+  it('a reading that changes no rule keeps every rule state and the rules record (same objects)', () => {
+    const first = evaluate(undefined, reading(T0, { level_m: 1.0, cover: 'closed' }), quiet).state
+    const next = evaluate(first, reading(T0 + 1000, { level_m: 1.1, cover: 'closed' }), quiet)
+    expect(next.events).toEqual([])
+    expect(next.state.lastTs).toBe(T0 + 1000)
+    expect(next.state.rules).toBe(first.rules)
+  })
+
+  it('a reading that changes one rule replaces only that rule state', () => {
+    const first = evaluate(undefined, reading(T0, { level_m: 1.0, cover: 'closed' }), quiet).state
+    const next = evaluate(first, reading(T0 + 1000, { level_m: 2.7, cover: 'closed' }), quiet)
+    expect(brief(next.events)).toEqual(['raise level_m.threshold MAJOR @1'])
+    expect(next.state.rules).not.toBe(first.rules)
+    expect(next.state.rules['level_m.threshold']).not.toBe(first.rules['level_m.threshold'])
+    for (const id of ['level_m.quality', 'cover.state', 'stale']) expect(next.state.rules[id]).toBe(first.rules[id])
+    // The input state is untouched (pure): evaluating it again gives the same answer.
+    expect(evaluate(first, reading(T0 + 1000, { level_m: 2.7, cover: 'closed' }), quiet)).toEqual(next)
+  })
+
+  it('a tick that changes nothing returns the same state; one that raises returns a new one', () => {
+    const s = evaluate(undefined, reading(T0, { level_m: 1.0, cover: 'closed' }), quiet).state
+    expect(tick(s, T0 + 60_000, quiet)).toEqual({ state: s, events: [] })
+    expect(tick(s, T0 + 60_000, quiet).state).toBe(s)
+    const late = tick(s, T0 + 4 * MIN, quiet)
+    expect(brief(late.events)).toEqual(['raise stale MAJOR @240'])
+    expect(late.state).not.toBe(s)
+    expect(s.rules.stale).toEqual({ kind: 'stale' })
+  })
+
+  it('property: sharing is safe: no evaluation changes a state it was given, shared parts included', () => {
+    const rules: Rule[] = [...quiet, { id: 'level_m.rate', kind: 'rate', point: 'level_m', direction: 'up', change: 0.5, windowS: 120, severity: 'major' }]
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.double({ min: 0, max: 4, noNaN: true }), fc.constant(Number.NaN)), { minLength: 1, maxLength: 40 }), (levels) => {
+        let s: DeviceAlarmState | undefined
+        const seen: Array<{ before: string; state: DeviceAlarmState }> = []
+        levels.forEach((v, i) => {
+          const r = evaluate(s, reading(T0 + i * 20_000, { level_m: v, cover: i % 7 === 6 ? 'open' : 'closed' }), rules)
+          if (s) seen.push({ before: JSON.stringify(s), state: s })
+          s = r.state
+        })
+        // No evaluation mutated a state it was given.
+        for (const x of seen) expect(JSON.stringify(x.state)).toBe(x.before)
+      }),
+      { numRuns: 200 },
+    )
+  })
+})

@@ -120,13 +120,19 @@ export function evaluate(state: DeviceAlarmState | undefined, reading: StoredRea
   if (reading.historical) return { state: prev, events: [], ignored: 'historical' }
   if (prev.lastTs !== undefined && reading.ts <= prev.lastTs) return { state: prev, events: [], ignored: 'out_of_order' }
   const ts = reading.ts
-  const next: DeviceAlarmState = { ...prev, lastTs: ts, rules: {} }
-  const events: AlarmEvent[] = dropRemoved(prev, rules, ts)
+  const events: AlarmEvent[] = []
+  // A rule state that did not change is kept (the same object), and so is the whole record
+  // when none did: the engine keeps one state per device alive, and what a reading re-creates
+  // survives the next young-generation GC and is copied by it (GC pauses were the tail of
+  // publish → SSE latency, issue 6 §9).
+  let changed = dropRemoved(prev, rules, ts, events)
+  const states: Record<string, RuleState> = {}
   const emit = (rule: Rule, e: Omit<AlarmEvent, 'rule' | 'kind' | 'site' | 'gateway' | 'device' | 'ts'>): void => {
     events.push(event(prev, rule, ts, e))
   }
   for (const rule of rules) {
-    const old = sameKind(prev.rules[rule.id], rule, prev, ts, events)
+    const before = prev.rules[rule.id]
+    const old = sameKind(before, rule, prev, ts, events)
     let s: RuleState
     switch (rule.kind) {
       case 'threshold':
@@ -144,41 +150,50 @@ export function evaluate(state: DeviceAlarmState | undefined, reading: StoredRea
       case 'stale': {
         const st = old as Extract<RuleState, { kind: 'stale' }> | undefined
         if (st?.active) emit(rule, { type: 'clear', severity: st.active, message: 'readings again' })
-        s = { kind: 'stale' }
+        s = st !== undefined && st.active === undefined ? st : STALE_QUIET
         break
       }
       case 'quality':
         s = onQuality(rule, old as Extract<RuleState, { kind: 'quality' }> | undefined, inputOf(reading, rule.point), ts, emit)
         break
     }
-    next.rules[rule.id] = s
+    states[rule.id] = s
+    if (s !== before) changed = true
   }
-  return { state: next, events }
+  return { state: { ...prev, lastTs: ts, rules: changed ? states : prev.rules }, events }
 }
+
+const STALE_QUIET: RuleState = Object.freeze({ kind: 'stale' })
 
 /**
  * Time passes: on/off delays that ran out, quality errors that persisted `forS`,
  * and stale devices. `now` earlier than the newest reading changes nothing.
  */
 export function tick(state: DeviceAlarmState, now: number, rules: readonly Rule[]): EvalResult {
-  const next: DeviceAlarmState = { ...state, rules: {} }
-  const events: AlarmEvent[] = dropRemoved(state, rules, now)
+  const events: AlarmEvent[] = []
+  // As in `evaluate`: unchanged rule states are kept, and the whole state when nothing changed.
+  let changed = dropRemoved(state, rules, now, events)
+  const states: Record<string, RuleState> = {}
   const emit = (rule: Rule, e: Omit<AlarmEvent, 'rule' | 'kind' | 'site' | 'gateway' | 'device' | 'ts'>): void => {
     events.push(event(state, rule, now, e))
   }
   for (const rule of rules) {
-    const old = sameKind(state.rules[rule.id], rule, state, now, events)
-    if (!old) continue
+    const before = state.rules[rule.id]
+    const old = sameKind(before, rule, state, now, events)
+    if (!old) {
+      if (before !== undefined) changed = true
+      continue
+    }
     let s: RuleState = old
     if ((old.kind === 'threshold' || old.kind === 'rate') && !old.bad && (rule.kind === 'threshold' || rule.kind === 'rate')) {
       const { on, off } = delays(rule)
       const r = step(old.cond, now, old.cond.target, on, off)
       if (r.change) emit(rule, { ...changeText(rule, r.change, undefined), ...pointOf(rule) })
-      s = { ...old, cond: r.condition }
+      if (r.condition !== old.cond) s = { ...old, cond: r.condition }
     } else if (old.kind === 'state' && rule.kind === 'state') {
       const r = step(old.cond, now, old.cond.target, (rule.onDelayS ?? 0) * 1000, (rule.offDelayS ?? 0) * 1000)
       if (r.change) emit(rule, { ...changeText(rule, r.change, undefined), ...pointOf(rule) })
-      s = { ...old, cond: r.condition }
+      if (r.condition !== old.cond) s = { ...old, cond: r.condition }
     } else if (old.kind === 'quality' && rule.kind === 'quality') {
       if (!old.active && old.since !== undefined && rule.forS !== undefined && now - old.since >= rule.forS * 1000) {
         emit(rule, { type: 'raise', severity: qualitySeverity(rule), message: qualityText(rule, old.code, old.count, now - old.since), point: rule.point })
@@ -195,9 +210,10 @@ export function tick(state: DeviceAlarmState, now: number, rules: readonly Rule[
         s = { kind: 'stale', active: staleSeverity(rule) }
       }
     }
-    next.rules[rule.id] = s
+    states[rule.id] = s
+    if (s !== before) changed = true
   }
-  return { state: next, events }
+  return { state: changed ? { ...state, rules: states } : state, events }
 }
 
 type Emit = (rule: Rule, e: Omit<AlarmEvent, 'rule' | 'kind' | 'site' | 'gateway' | 'device' | 'ts'>) => void
@@ -210,21 +226,29 @@ function pointOf(rule: Rule): { point?: string } {
   return 'point' in rule ? { point: rule.point } : {}
 }
 
-/** Rules gone from the list (a reload): their open conditions clear, their state is dropped. */
-/** The rule ids of a rule list, kept per list (a device's resolved list is reused for every reading). */
-const idsOf = new WeakMap<readonly Rule[], ReadonlySet<string>>()
-
-function dropRemoved(state: DeviceAlarmState, rules: readonly Rule[], ts: number): AlarmEvent[] {
-  let ids = idsOf.get(rules)
-  if (ids === undefined) idsOf.set(rules, (ids = new Set(rules.map((r) => r.id))))
-  const out: AlarmEvent[] = []
+/**
+ * Rules gone from the list (a reload): their open conditions clear, their state is dropped.
+ * Pushes the clears onto `out`; true when the state holds any such rule. The common case
+ * (every kept rule still listed) is two counts and no allocation, and no cache keyed by
+ * the rule list (the WeakMap this replaces held one entry per device).
+ */
+function dropRemoved(state: DeviceAlarmState, rules: readonly Rule[], ts: number, out: AlarmEvent[]): boolean {
+  let kept = 0
+  for (const id in state.rules) kept++
+  if (kept === 0) return false
+  let listed = 0
+  for (const r of rules) if (Object.hasOwn(state.rules, r.id)) listed++
+  if (listed === kept) return false
+  const ids = new Set(rules.map((r) => r.id))
+  let removed = false
   for (const id in state.rules) {
     if (ids.has(id)) continue
+    removed = true
     const s = state.rules[id] as RuleState
     const sev = activeSeverity(s)
     if (sev) out.push(event(state, { id, kind: s.kind }, ts, { type: 'clear', severity: sev, message: 'rule removed' }))
   }
-  return out
+  return removed
 }
 
 /** The previous state when it belongs to a rule of the same kind; a changed kind clears and restarts. */
@@ -281,7 +305,7 @@ export function thresholdLevel(rule: ThresholdRule, v: number, prev: string | un
 
 function onThreshold(rule: ThresholdRule, old: Extract<RuleState, { kind: 'threshold' }> | undefined, input: Input, ts: number, emit: Emit): RuleState {
   const s = old ?? { kind: 'threshold', cond: NORMAL, bad: false }
-  if (input.kind === 'error') return { ...s, bad: true }
+  if (input.kind === 'error') return s.bad ? s : { ...s, bad: true }
   if (input.kind === 'value' && typeof input.v !== 'number') return s
   if (input.kind === 'absent' && s.bad) return s
   const { on, off } = delays(rule)
@@ -335,13 +359,13 @@ export function pushWindow(window: readonly WindowSample[], s: Sample, windowMs:
 
 function onRate(rule: RateRule, old: Extract<RuleState, { kind: 'rate' }> | undefined, input: Input, ts: number, emit: Emit): RuleState {
   const s = old ?? { kind: 'rate', cond: NORMAL, window: [], bad: false }
-  if (input.kind === 'error') return { ...s, bad: true }
+  if (input.kind === 'error') return s.bad ? s : { ...s, bad: true }
   if (input.kind === 'value' && typeof input.v !== 'number') return s
   if (input.kind === 'absent') {
     if (s.bad) return s
     const r = step(s.cond, ts, s.cond.target, 0, (rule.offDelayS ?? 0) * 1000)
     if (r.change) emit(rule, { ...changeText(rule, r.change, undefined), point: rule.point })
-    return { ...s, cond: r.condition }
+    return r.condition === s.cond ? s : { ...s, cond: r.condition }
   }
   const v = input.v as number
   const window = pushWindow(s.window, { t: ts, v }, rule.windowS * 1000, rule.direction)
@@ -431,7 +455,7 @@ function onState(rule: StateRule, old: Extract<RuleState, { kind: 'state' }> | u
         })()
   const r = step(s.cond, ts, target, (rule.onDelayS ?? 0) * 1000, (rule.offDelayS ?? 0) * 1000)
   if (r.change) emit(rule, { ...changeText(rule, r.change, undefined), point: rule.point, ...(input.kind === 'value' ? { value: input.v } : {}) })
-  return { kind: 'state', cond: r.condition }
+  return r.condition === s.cond ? s : { kind: 'state', cond: r.condition }
 }
 
 // ---- quality -----------------------------------------------------------------------
@@ -442,7 +466,7 @@ function onQuality(rule: QualityRule, old: Extract<RuleState, { kind: 'quality' 
   const counts = input.kind === 'error' && (rule.codes === undefined || rule.codes.includes(input.code))
   if (!counts) {
     if (s.active) emit(rule, { type: 'clear', severity: s.active, message: `${rule.point} reads again`, point: rule.point, ...(input.kind === 'value' ? { value: input.v } : {}) })
-    return { kind: 'quality', count: 0 }
+    return s.count === 0 && s.active === undefined && s.since === undefined ? s : { kind: 'quality', count: 0 }
   }
   const since = s.since ?? ts
   const next: Extract<RuleState, { kind: 'quality' }> = { kind: 'quality', count: s.count + 1, since, code: input.code, ...(s.active ? { active: s.active } : {}) }
