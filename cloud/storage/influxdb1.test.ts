@@ -100,6 +100,31 @@ describe('influxdb1 store', () => {
     expect(parseWriteRefusal(error)).toEqual({ refused: [bad], dropped: 0 })
   })
 
+  it('a write influxd does not answer fails after timeoutMs with a retryable error, and the next write goes through', { timeout: 30_000 }, async (ctx) => {
+    const { server } = await setup(ctx)
+    const store = await openInfluxDb1Store({ url: server.url, database: 'muni', timeoutMs: 300 })
+    ctx.onTestFinished(() => store.close())
+    await store.write([reading(0, { level_m: 1 })])
+    // A stopped process keeps its socket open and never answers: the fault a hung server makes.
+    process.kill(server.pid as number, 'SIGSTOP')
+    let resumed = false
+    ctx.onTestFinished(() => {
+      if (!resumed) process.kill(server.pid as number, 'SIGCONT')
+    })
+    const t0 = performance.now()
+    const err = await store.write([reading(1000, { level_m: 1.1 })]).then(
+      () => expect.unreachable('a write to a stopped server should fail'),
+      (e: unknown) => e as Error,
+    )
+    expect(err.message).toMatch(/no answer from http:\/\/127\.0\.0\.1:\d+ within 300 ms/)
+    expect(err).toBeInstanceOf(InfluxWriteError)
+    expect(err).toMatchObject({ status: undefined, retryable: true })
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290)
+    process.kill(server.pid as number, 'SIGCONT')
+    resumed = true
+    await store.write([reading(2000, { level_m: 1.2 })])
+  })
+
   it('never puts credentials in errors, even when they are in the URL', { timeout: 30_000 }, async () => {
     const err = await openInfluxDb1Store({ url: 'http://admin:s3cret-pw@127.0.0.1:1', database: 'muni', password: 'other-secret' }).then(
       () => expect.unreachable('it should have failed'),
