@@ -532,3 +532,55 @@ describe('structural sharing (the engine keeps one state per device alive; what 
     )
   })
 })
+
+describe('trend window representation (decimated samples shared, the newest apart)', () => {
+  const trend: TrendRule = { id: 'level_m.trend', kind: 'trend', point: 'level_m', direction: 'up', threshold: 1e9, windowS: 390, horizonS: 60 }
+  /** The window as the evaluator kept it before `last` existed: one array, filtered and decimated per reading. */
+  function reference(samples: Array<{ t: number; v: number }>, ts: number, v: number): Array<{ t: number; v: number }> {
+    const windowMs = trend.windowS * 1000
+    const spacing = windowMs / (MAX_TREND_SAMPLES - 1)
+    const out = samples.filter((x) => x.t >= ts - windowMs)
+    const beforeLast = out[out.length - 2]
+    if (beforeLast !== undefined && ts - beforeLast.t < spacing) out.pop()
+    out.push({ t: ts, v })
+    while (out.length > MAX_TREND_SAMPLES) out.shift()
+    return out
+  }
+  const windowOf = (st: DeviceAlarmState): Array<{ t: number; v: number }> => {
+    const r = st.rules['level_m.trend'] as Extract<DeviceAlarmState['rules'][string], { kind: 'trend' }>
+    return [...r.samples, ...(r.last ? [r.last] : [])]
+  }
+
+  it('property: the window equals the one-array reference after every reading, gaps longer than the window included', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ dtS: fc.integer({ min: 1, max: 500 }), v: fc.double({ min: 0, max: 3, noNaN: true }) }), { minLength: 1, maxLength: 150 }), (steps) => {
+        let s: DeviceAlarmState | undefined
+        let ref: Array<{ t: number; v: number }> = []
+        let ts = T0
+        for (const { dtS, v } of steps) {
+          ts += dtS * 1000
+          s = evaluate(s, reading(ts, { level_m: v }), [trend]).state
+          ref = reference(ref, ts, v)
+          expect(windowOf(s)).toEqual(ref)
+        }
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('the decimated samples are shared between readings that only replace the newest', () => {
+    const a = evaluate(undefined, reading(T0, { level_m: 1 }), [trend]).state
+    // Samples are kept every windowS / 39 = 10 s: T0 + 6 s is closer than that to T0 and replaces T0 + 3 s.
+    const b = evaluate(a, reading(T0 + 3_000, { level_m: 1.1 }), [trend]).state
+    const c = evaluate(b, reading(T0 + 6_000, { level_m: 1.2 }), [trend]).state
+    const samplesOf = (st: DeviceAlarmState): unknown => (st.rules['level_m.trend'] as { samples: unknown }).samples
+    expect(samplesOf(c)).toBe(samplesOf(b))
+    expect(windowOf(c).map((x) => x.v)).toEqual([1, 1.2])
+  })
+
+  it('a state written before `last` existed (all samples in one array) carries on', () => {
+    const old: DeviceAlarmState = { site: 'dongcheng', gateway: 'gw-1', device: 'dev-1', lastTs: T0 + 20_000, rules: { 'level_m.trend': { kind: 'trend', samples: [{ t: T0, v: 1 }, { t: T0 + 20_000, v: 1.1 }] } } }
+    const next = evaluate(old, reading(T0 + 21_000, { level_m: 1.2 }), [trend]).state
+    expect(windowOf(next)).toEqual(reference([{ t: T0, v: 1 }, { t: T0 + 20_000, v: 1.1 }], T0 + 21_000, 1.2))
+  })
+})

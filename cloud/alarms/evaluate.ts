@@ -77,7 +77,12 @@ export interface AlarmEvent {
 export type RuleState =
   | { kind: 'threshold'; cond: Condition; bad: boolean }
   | { kind: 'rate'; cond: Condition; window: WindowSample[]; bad: boolean }
-  | { kind: 'trend'; samples: Sample[]; active?: { etaAt: number; reached: boolean; severity: Severity } }
+  /**
+   * The window is `samples` then `last`: `samples` are the decimated ones, shared unchanged
+   * between states while the newest reading only replaces `last` (most readings, as the window
+   * keeps one sample per windowS/39). States written before `last` existed hold all in `samples`.
+   */
+  | { kind: 'trend'; samples: Sample[]; last?: Sample; active?: { etaAt: number; reached: boolean; severity: Severity } }
   | { kind: 'state'; cond: Condition }
   | { kind: 'stale'; active?: Severity }
   | { kind: 'quality'; count: number; since?: number; code?: PointErrorCode; active?: Severity }
@@ -392,13 +397,25 @@ function onTrend(rule: TrendRule, old: Extract<RuleState, { kind: 'trend' }> | u
   if (input.kind !== 'value' || typeof input.v !== 'number') return s
   const windowMs = rule.windowS * 1000
   const spacing = windowMs / (MAX_TREND_SAMPLES - 1)
-  const samples = s.samples.filter((x) => x.t >= ts - windowMs)
-  // Decimate: a sample closer than `spacing` to the one before the last replaces the last.
-  const beforeLast = samples[samples.length - 2]
-  if (beforeLast !== undefined && ts - beforeLast.t < spacing) samples.pop()
-  samples.push({ t: ts, v: input.v })
-  while (samples.length > MAX_TREND_SAMPLES) samples.shift()
-  const next: Extract<RuleState, { kind: 'trend' }> = { kind: 'trend', samples, ...(s.active ? { active: s.active } : {}) }
+  const start = ts - windowMs
+  // The window before this reading, `kept` then `prev`, without what fell out of it. Samples
+  // are in time order, so `kept` is copied only when its oldest leaves.
+  let kept = s.samples
+  if (kept.length > 0 && (kept[0] as Sample).t < start) kept = kept.filter((x) => x.t >= start)
+  const prev = s.last !== undefined && s.last.t >= start ? s.last : undefined
+  // Decimate: a sample closer than `spacing` to the one before the newest replaces the newest.
+  // With `prev`, that one is kept's last and only `prev` is replaced: kept stays shared.
+  const beforeNewest = prev !== undefined ? kept[kept.length - 1] : kept[kept.length - 2]
+  const replace = beforeNewest !== undefined && ts - beforeNewest.t < spacing
+  if (prev !== undefined) {
+    if (!replace) kept = [...kept, prev]
+  } else if (replace) {
+    kept = kept.slice(0, -1)
+  }
+  if (kept.length > MAX_TREND_SAMPLES - 1) kept = kept.slice(kept.length - (MAX_TREND_SAMPLES - 1))
+  const last: Sample = { t: ts, v: input.v }
+  const samples = [...kept, last]
+  const next: Extract<RuleState, { kind: 'trend' }> = { kind: 'trend', samples: kept, last, ...(s.active ? { active: s.active } : {}) }
   // Not raised yet: a raise needs confidence ≥ minConfidence, and confidence ≤ Kendall's τ toward
   // the threshold, so a window whose τ falls short cannot raise — skip the fit (most windows are noise).
   const minTau = rule.minConfidence ?? 0.8
