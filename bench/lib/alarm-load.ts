@@ -24,6 +24,9 @@ interface Spec {
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as Spec
+// The bench holds our stdin: when it ends (the bench exited, however), so do we, even mid-phase
+// (a loader left behind kept reconnecting to a broker that was gone, loading the next runs).
+process.stdin.once('end', () => process.exit(0))
 const DEVICES = 100
 
 

@@ -21,6 +21,8 @@ interface Spec {
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as Spec
+// The bench holds our stdin: when it ends (the bench exited, however), so do we, even mid-run.
+process.stdin.once('end', () => process.exit(0))
 const DEVICES = 25
 
 

@@ -12,6 +12,9 @@ import { createInterface } from 'node:readline'
 const { api, token } = JSON.parse(process.argv[2] ?? '{}') as { api: string; token: string }
 
 let latencies: number[] = []
+// The bench holds our stdin: when it ends (the bench exited, however), so do we, even mid-phase
+// (a loader left behind kept reconnecting to a broker that was gone, loading the next runs).
+process.stdin.once('end', () => process.exit(0))
 
 async function main(): Promise<void> {
   const res = await fetch(`${api}/api/v1/stream`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } })
