@@ -10,6 +10,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { SseClient } from '../cloud/api/test-support/sse-client.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 /** Give up on the alarms this long after start. */
@@ -31,36 +32,36 @@ interface AlarmData {
   alarm: { rule: string; eta?: { inS: number } }
 }
 
-/** Reads the SSE stream until both alarms were seen (or the signal aborts); times in s since `t0`. */
+/** Reads the SSE stream (`SseClient`) until both alarms were seen (or the signal aborts); times in s since `t0` (Date.now()). */
 async function watchAlarms(stream: string, token: string, t0: number, signal: AbortSignal): Promise<{ predictive?: number; threshold?: number }> {
   const seen: { predictive?: number; threshold?: number } = {}
-  try {
-    const res = await fetch(stream, { headers: { authorization: `Bearer ${token}` }, signal })
-    if (res.status !== 200 || res.body === null) throw new Error(`GET /api/v1/stream: ${res.status} ${await res.text()}`)
-    const decoder = new TextDecoder()
-    let buffer = ''
-    for await (const chunk of res.body) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true })
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const block = buffer.slice(0, end).split('\n')
-        buffer = buffer.slice(end + 2)
-        if (block.find((l) => l.startsWith('event:'))?.slice(6).trim() !== 'alarm') continue
-        const e = JSON.parse(block.find((l) => l.startsWith('data:'))?.slice(5) ?? '{}') as AlarmData
-        if (e.transition.action.type !== 'raise') continue
-        const at = (performance.now() - t0) / 1000
-        if (seen.predictive === undefined && e.alarm.rule.endsWith('.trend') && (e.alarm.eta?.inS ?? 0) > 0) seen.predictive = at
-        if (seen.threshold === undefined && e.alarm.rule.endsWith('.threshold')) seen.threshold = at
-        if (seen.predictive !== undefined && seen.threshold !== undefined) return seen
-      }
+  const client = await new SseClient().open(stream, { authorization: `Bearer ${token}` })
+  if (client.status !== 200) throw new Error(`GET /api/v1/stream: ${client.status} ${client.events[0]?.data ?? ''}`)
+  signal.addEventListener('abort', () => client.close(), { once: true })
+  const scan = (): boolean => {
+    for (const e of client.events) {
+      if (e.event !== 'alarm') continue
+      const d = JSON.parse(e.data) as AlarmData
+      if (d.transition.action.type !== 'raise') continue
+      const at = (e.receivedAt - t0) / 1000
+      if (seen.predictive === undefined && d.alarm.rule.endsWith('.trend') && (d.alarm.eta?.inS ?? 0) > 0) seen.predictive = at
+      if (seen.threshold === undefined && d.alarm.rule.endsWith('.threshold')) seen.threshold = at
     }
+    return seen.predictive !== undefined && seen.threshold !== undefined
+  }
+  try {
+    await client.until(scan, 24 * 3600_000, 'both alarms')
   } catch (e) {
     if (!signal.aborted) throw e
+  } finally {
+    client.close()
   }
   return seen
 }
 
 function once(): Promise<Run> {
   const t0 = performance.now()
+  const wall0 = Date.now()
   const child = spawn(process.execPath, ['edge/cli/muni.mjs', 'demo', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   let isReady = false
@@ -72,7 +73,7 @@ function once(): Promise<Run> {
       const scenario = ready.scenario ? `${ready.scenario.name} from ${ready.scenario.from ?? '0'} at ${ready.scenario.speed}×` : 'none'
       const abort = new AbortController()
       const timer = setTimeout(() => abort.abort(), Math.max(0, ALARM_TIMEOUT_MS - (performance.now() - t0)))
-      void watchAlarms(ready.stream, ready.token, t0, abort.signal)
+      void watchAlarms(ready.stream, ready.token, wall0, abort.signal)
         .then(async (alarms) => {
           clearTimeout(timer)
           child.kill('SIGINT')

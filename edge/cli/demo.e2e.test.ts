@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
+import { SseClient } from '../../cloud/api/test-support/sse-client.ts'
 import { startInfluxd, type TestServer } from '../../cloud/test-support/influxd.ts'
 import { BINARIES, requireBinary } from '../../shared/test-support/binaries.ts'
 import { PACKAGE_ROOT } from './main.ts'
@@ -48,46 +49,29 @@ interface AlarmEvent {
 }
 
 /**
- * A client of `GET /api/v1/stream` (Server-Sent Events): collects the alarm events;
+ * A client of `GET /api/v1/stream` (Server-Sent Events, `SseClient`): its alarm events, parsed;
  * `until` resolves once the events so far satisfy `done`, or rejects at `deadline`.
  */
-function alarmStream(r: Ready): { events: AlarmEvent[]; until: (done: (e: AlarmEvent[]) => boolean, deadline: number) => Promise<void>; close: () => void } {
-  const events: AlarmEvent[] = []
-  const abort = new AbortController()
-  let wake = (): void => undefined
-  let failed: Error | undefined
-  void (async () => {
-    const res = await fetch(r.stream, { headers: { authorization: `Bearer ${r.token}` }, signal: abort.signal })
-    if (res.status !== 200 || res.body === null) throw new Error(`GET /api/v1/stream: ${res.status} ${await res.text()}`)
-    const decoder = new TextDecoder()
-    let buffer = ''
-    for await (const chunk of res.body) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true })
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const block = buffer.slice(0, end).split('\n')
-        buffer = buffer.slice(end + 2)
-        const field = (name: string): string | undefined => block.find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim()
-        if (field('event') !== 'alarm') continue
-        events.push({ receivedAt: Date.now(), ...(JSON.parse(field('data') ?? '{}') as Omit<AlarmEvent, 'receivedAt'>) })
-        wake()
-      }
-    }
-  })().catch((e: unknown) => {
-    if (!abort.signal.aborted) failed = e instanceof Error ? e : new Error(String(e))
-    wake()
-  })
+function alarmStream(r: Ready): { readonly events: AlarmEvent[]; until: (done: (e: AlarmEvent[]) => boolean, deadline: number) => Promise<void>; close: () => void } {
+  const client = new SseClient()
+  const opened = client.open(r.stream, { authorization: `Bearer ${r.token}` })
+  const events = (): AlarmEvent[] => client.events.filter((e) => e.event === 'alarm').map((e) => ({ receivedAt: e.receivedAt, ...(JSON.parse(e.data) as Omit<AlarmEvent, 'receivedAt'>) }))
   const until = async (done: (e: AlarmEvent[]) => boolean, deadline: number): Promise<void> => {
-    while (!done(events)) {
-      if (failed) throw failed
-      const left = deadline - Date.now()
-      if (left <= 0) throw new Error(`not seen over SSE by the deadline; alarm events so far: ${JSON.stringify(events.map((e) => [e.transition.action.type, e.alarm.id, e.alarm.message]))}`)
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, Math.min(left, 1000))
-        wake = () => (clearTimeout(t), res())
-      })
+    await opened
+    if (client.status !== 200) throw new Error(`GET /api/v1/stream: ${client.status} ${client.events[0]?.data ?? ''}`)
+    try {
+      await client.until(() => done(events()), Math.max(0, deadline - Date.now()), 'the alarms')
+    } catch (e) {
+      throw new Error(`not seen over SSE by the deadline; alarm events so far: ${JSON.stringify(events().map((x) => [x.transition.action.type, x.alarm.id, x.alarm.message]))} (${(e as Error).message.split(';')[0]})`)
     }
   }
-  return { events, until, close: () => abort.abort() }
+  return {
+    get events() {
+      return events()
+    },
+    until,
+    close: () => client.close(),
+  }
 }
 
 /** The first raise over SSE of a trend alarm with a forecast still ahead (predictive), and of a threshold alarm. */

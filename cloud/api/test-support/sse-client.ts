@@ -7,6 +7,8 @@ export interface SseEvent {
   event: string
   id?: string
   data: string
+  /** When the event was parsed here (Date.now()), for tests and benches that time arrivals. */
+  receivedAt: number
 }
 
 export class SseClient {
@@ -25,7 +27,7 @@ export class SseClient {
     this.contentType = res.headers.get('content-type')
     if (res.status !== 200 || res.body === null) {
       this.ended = true
-      this.events.push({ event: 'http-error', data: await res.text() })
+      this.events.push({ event: 'http-error', data: await res.text(), receivedAt: Date.now() })
       return this
     }
     void this.#pump(res.body.getReader())
@@ -55,7 +57,7 @@ export class SseClient {
   }
 
   #block(block: string): void {
-    const ev: SseEvent = { event: 'message', data: '' }
+    const ev: SseEvent = { event: 'message', data: '', receivedAt: Date.now() }
     const data: string[] = []
     let any = false
     for (const line of block.split('\n')) {
