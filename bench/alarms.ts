@@ -65,9 +65,6 @@ function child(script: string, spec: object): { proc: ChildProcess; next: () => 
 
 interface Phase {
   name: string
-  rate: number
-  readingsPerMsg: number
-  offered: number
   stored: number
   ms: number
   events: number
@@ -83,8 +80,8 @@ const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[
 interface Rig {
   load: ReturnType<typeof child>
   listener: ReturnType<typeof child>
-  /** Resolves once what the load generator sent is through (stored and evaluated, for the cloud). */
-  settled: (readings: number, deadline: number) => Promise<void>
+  /** Resolves once `stored()` reaches `target`: what the load generator sent is through (stored and so evaluated, for the cloud). */
+  settled: (target: number, deadline: number) => Promise<void>
   stored: () => number
 }
 
@@ -97,13 +94,13 @@ async function phase(rig: Rig, name: string, rate: number, readings: number, sec
   process.stderr.write(`  ${name} …\n`)
   rig.load.send(`go ${rate} ${secs} ${readings} ${triggerEvery}`)
   const figures = JSON.parse(await rig.load.next()) as { messages: number; readings: number; ms: number }
-  await rig.settled(figures.readings, t0 + (secs + 120) * 1000)
+  await rig.settled(stored0 + figures.readings, t0 + (secs + 120) * 1000)
   const ms = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)
   await new Promise((r) => setTimeout(r, 300))
   rig.listener.send('report')
   const l = JSON.parse(await rig.listener.next()) as { events: number; p50: number; p99: number; max: number }
-  return { name, rate, readingsPerMsg: readings, offered: figures.readings, stored: rig.stored() - stored0, ms, ...l, cpuMs: (cpu.user + cpu.system) / 1000 }
+  return { name, stored: rig.stored() - stored0, ms, ...l, cpuMs: (cpu.user + cpu.system) / 1000 }
 }
 
 async function latency(args: string[]): Promise<void> {
@@ -166,33 +163,28 @@ async function latency(args: string[]): Promise<void> {
     const endpoints = await c.start()
     const { token } = c.tokens.create('bench', 'viewer')
     const stored = (): number => c.ingest.stats().readingsStored
-    let rigStart = 0
     const rig: Rig = {
       listener: await started(LISTENER, { api: endpoints.api, token }),
       load: await started(LOADER, { url: endpoints.mqtt, gateways: gws }),
       stored,
       // Stored, and so handed to the engine (it runs on setImmediate after each write).
-      settled: async (readings, deadline) => {
+      settled: async (target, deadline) => {
         while (performance.now() < deadline) {
-          if (c.ingest.stats().readingsStored >= rigStart + readings) return
+          if (stored() >= target) return
           await new Promise((r) => setTimeout(r, 20))
         }
-        throw new Error(`${c.ingest.stats().readingsStored - rigStart} of ${readings} readings stored in time`)
+        throw new Error(`${stored()} of ${target} readings stored in time`)
       },
     }
-    const cloudPhase = async (name: string, rate: number, readings: number, secs: number, triggerEvery: number): Promise<Phase> => {
-      rigStart = stored()
-      return phase(rig, name, rate, readings, secs, triggerEvery)
-    }
     // Warm-up at district load, not counted: JIT, influxd's first writes, SQLite pages.
-    await cloudPhase('warm-up', districtRate, districtReadings, warmup, 20)
+    await phase(rig, 'warm-up', districtRate, districtReadings, warmup, 20)
     const cloudRuns: Phase[] = []
-    for (let i = 0; i < runs; i++) cloudRuns.push(await cloudPhase(`muni cloud, ${district}, run ${i + 1}`, districtRate, districtReadings, seconds, 20))
+    for (let i = 0; i < runs; i++) cloudRuns.push(await phase(rig, `muni cloud, ${district}, run ${i + 1}`, districtRate, districtReadings, seconds, 20))
     // The maximum: offered well above what the pipeline takes; what it stores per second is the maximum.
-    const max = await cloudPhase('muni cloud, maximum ingest (offered 4,000 msg/s × 50)', 4000, 50, Math.max(3, Math.round(seconds / 2)), 200)
+    const max = await phase(rig, 'muni cloud, maximum ingest (offered 4,000 msg/s × 50)', 4000, 50, Math.max(3, Math.round(seconds / 2)), 200)
     const maxRate = max.stored / (max.ms / 1000)
     const halfMsgs = Math.max(1, Math.round(maxRate / 2 / 50))
-    const half = await cloudPhase(`muni cloud, half the maximum: ${f0(halfMsgs)} msg/s × 50 readings`, halfMsgs, 50, seconds, 100)
+    const half = await phase(rig, `muni cloud, half the maximum: ${f0(halfMsgs)} msg/s × 50 readings`, halfMsgs, 50, seconds, 100)
 
     process.stdout.write('\n| phase | readings/s stored | alarm events on SSE | p50 ms | p99 ms | max ms | cloud CPU-ms / 1,000 readings |\n|---|---:|---:|---:|---:|---:|---:|\n')
     for (const p of [...floorRuns, ...cloudRuns, max, half]) {

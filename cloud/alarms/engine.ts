@@ -202,7 +202,6 @@ export class AlarmEngine {
     return this.#commit(b)
   }
 
-  /** Time passes: delays and stale devices (evaluator), shelves that ran out, maintenance windows that ended. */
   /**
    * Time passes: delays, stale data, persisting bad quality, shelving expiry, maintenance ends.
    * `maxDevices` ticks only that many devices, continuing where the previous call stopped

@@ -68,14 +68,13 @@ const run = () => {
   }
   parentPort.postMessage({ type: 'ran', frames: p ? p.checkpointed : 0, restartMs })
 }
-timer = setInterval(run, workerData.intervalMs)
+const timer = setInterval(run, workerData.intervalMs)
 parentPort.on('message', (m) => {
   if (m !== 'stop') return
   clearInterval(timer)
   db.close()
   parentPort.close()
 })
-parentPort.postMessage({ type: 'ready' })
 `
 
 export class Checkpointer {

@@ -259,34 +259,21 @@ class InfluxDb1Store implements TelemetryStore {
     return new Promise((resolve, reject) => {
       const u = new URL(url)
       const ms = this.config.timeoutMs ?? 30_000
-      // A plain timer cleared when the answer comes: no AbortSignal (with its own timer, weak
-      // ref and finalization cell) per write on the ingest hot path.
-      let timer: NodeJS.Timeout | undefined
-      const done = (): void => {
-        if (timer !== undefined) clearTimeout(timer)
-        timer = undefined
-      }
       const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
         u,
         { method: 'POST', agent: this.agent, headers: { ...this.headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': body.byteLength } },
         (res) => {
           const chunks: Buffer[] = []
           res.on('data', (c: Buffer) => chunks.push(c))
-          res.on('end', () => {
-            done()
-            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') })
-          })
-          res.on('error', (e) => {
-            done()
-            reject(e)
-          })
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
+          res.on('error', reject)
         },
       )
-      timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer from ${this.where} within ${ms} ms`), { name: 'TimeoutError' })), ms)
-      req.on('error', (e) => {
-        done()
-        reject(e)
-      })
+      // A plain timer, cleared once the request is done either way: no AbortSignal (with its
+      // own timer, weak ref and finalization cell) per write on the ingest hot path.
+      const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer from ${this.where} within ${ms} ms`), { name: 'TimeoutError' })), ms)
+      req.on('close', () => clearTimeout(timer))
+      req.on('error', reject)
       req.end(body)
     })
   }

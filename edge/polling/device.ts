@@ -45,7 +45,7 @@
 import type { Value } from '../../shared/codec/index.ts'
 import { encodeBitInto } from '../../shared/codec/index.ts'
 import { EXCEPTION } from '../../shared/modbus/codes.ts'
-import { decodeBlocks, type Block } from '../../shared/codec/index.ts'
+import { decodeBlocks } from '../../shared/codec/index.ts'
 import type { CommandError, DeviceEvent, Reading } from '../../shared/mqtt/messages.ts'
 import type { ResolvedProfile } from '../../shared/profile/resolve.ts'
 import type { PollClass } from '../../shared/profile/schema.ts'
@@ -367,12 +367,7 @@ export class DevicePoller {
     const result: SweepResult = decodeSweep(plan, results, this.o.profile.points)
     const ts = firstDataAt ?? this.now()
     this.apply(result.outcome)
-    const blocks: Block[] = []
-    plan.forEach((req, i) => {
-      const r = results[i]
-      if (r !== undefined && 'ok' in r && r.ok) blocks.push({ table: req.table, start: req.start, data: r.data })
-    })
-    const checked = detectStuck(this.stuck, this.o.profile.points, blocks, result, ts)
+    const checked = detectStuck(this.stuck, this.o.profile.points, result.blocks, result, ts)
     this.stuck = checked.state
     const reading: Reading = { device: this.id, ts, values: checked.values, errors: checked.errors, historical: false }
     this.o.onReading(reading)

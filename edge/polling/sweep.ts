@@ -27,6 +27,8 @@ export interface SweepResult {
   readonly values: Record<string, Value>
   readonly errors: Record<string, PointError>
   readonly outcome: SweepOutcome
+  /** The answered reads as decoded, for what looks at raw registers (stuck detection). */
+  readonly blocks: readonly Block[]
 }
 
 /** The point error a failed request gives each of its points. */
@@ -66,7 +68,7 @@ export function isAnswer(result: ReadResult): boolean {
  */
 export function decodeSweep(plan: readonly ReadRequest[], results: readonly RequestResult[], points: readonly ResolvedPoint[]): SweepResult {
   if (results.length !== plan.length) throw new RangeError(`${results.length} results for ${plan.length} planned reads`)
-  if (plan.length === 0) return { values: {}, errors: {}, outcome: { kind: 'ok' } }
+  if (plan.length === 0) return { values: {}, errors: {}, outcome: { kind: 'ok' }, blocks: [] }
   const byName = new Map(points.map((p) => [p.name, p]))
   const blocks: Block[] = []
   const errors: Record<string, PointError> = {}
@@ -110,5 +112,5 @@ export function decodeSweep(plan: readonly ReadRequest[], results: readonly Requ
     : sent > 0 && refusals === sent && lastFailure
       ? { kind: 'mismatch', error: lastFailure }
       : { kind: 'failed', error: stopError ?? lastFailure ?? { code: 'timeout' } }
-  return { values: decoded.values, errors, outcome }
+  return { values: decoded.values, errors, outcome, blocks }
 }
